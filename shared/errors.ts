@@ -1,0 +1,56 @@
+/**
+ * Every failure the system reports has one class and one stable code. Codes cross
+ * process boundaries (NATS replies, HTTP bodies, CLI exit lines); classes let callers
+ * and tests branch on the kind of failure without matching message text.
+ */
+export const ErrorCode = {
+  BadInput: 'bad_input',
+  CollectionFormat: 'collection_format',
+  ArtifactInvalid: 'artifact_invalid',
+  BackendUnavailable: 'backend_unavailable',
+  Internal: 'internal',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class DsiError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Input that a user or client supplied is unusable (flag, query, request field). */
+export class BadInputError extends DsiError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.BadInput, message, options);
+  }
+}
+
+/** A BEIR collection file is missing or malformed; names the file and, where known, the line. */
+export class CollectionFormatError extends DsiError {
+  readonly file: string;
+  readonly line: number | undefined;
+  constructor(file: string, line: number | undefined, reason: string, options?: { cause?: unknown }) {
+    super(ErrorCode.CollectionFormat, `${file}${line === undefined ? '' : `:${line}`}: ${reason}`, options);
+    this.file = file;
+    this.line = line;
+  }
+}
+
+/** An index artifact is missing, of another format version, or damaged (checksum mismatch). */
+export class ArtifactError extends DsiError {
+  readonly path: string;
+  constructor(path: string, reason: string, options?: { cause?: unknown }) {
+    super(ErrorCode.ArtifactInvalid, `${path}: ${reason}`, options);
+    this.path = path;
+  }
+}
+
+/** No TensorFlow.js backend could be initialised. */
+export class BackendError extends DsiError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.BackendUnavailable, message, options);
+  }
+}
