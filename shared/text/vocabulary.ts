@@ -1,0 +1,100 @@
+import { isBigram, type FeatureBag } from './featurizer.ts';
+
+/**
+ * A model's vocabulary: the feature hashes it has rows for, and each one's inverse
+ * document frequency. Features outside it are ignored at encoding time: a model has
+ * learned nothing about them.
+ */
+export interface EncodedFeatures {
+  readonly rows: Int32Array;
+  readonly weights: Float32Array;
+}
+
+export class Vocabulary {
+  readonly ids: Uint32Array;
+  readonly idf: Float32Array;
+  readonly documents: number;
+  // Built once: encoding runs per query, and a Map lookup beats a binary search here.
+  readonly #rowOf: Map<number, number>;
+
+  constructor(ids: Uint32Array, idf: Float32Array, documents: number) {
+    if (ids.length !== idf.length) throw new Error(`vocabulary: ${ids.length} ids but ${idf.length} idf values`);
+    this.ids = ids;
+    this.idf = idf;
+    this.documents = documents;
+    this.#rowOf = new Map();
+    for (let i = 0; i < ids.length; i++) this.#rowOf.set(ids[i]!, i);
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  rowOf(hash: number): number {
+    return this.#rowOf.get(hash) ?? -1;
+  }
+
+  /**
+   * Rows and weights of a bag: sublinear tf × idf, L2-normalised so that long and short
+   * texts land on one scale. An empty result means the text shares nothing with the model.
+   */
+  encode(bag: FeatureBag): EncodedFeatures {
+    const rows: number[] = [];
+    const weights: number[] = [];
+    let norm = 0;
+    for (let i = 0; i < bag.ids.length; i++) {
+      const row = this.#rowOf.get(bag.ids[i]!);
+      if (row === undefined) continue;
+      const w = (1 + Math.log(bag.counts[i]!)) * this.idf[row]!;
+      rows.push(row);
+      weights.push(w);
+      norm += w * w;
+    }
+    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    const out = Float32Array.from(weights);
+    for (let i = 0; i < out.length; i++) out[i]! *= scale;
+    return { rows: Int32Array.from(rows), weights: out };
+  }
+}
+
+export interface VocabularyOptions {
+  /** Unigrams seen in fewer documents are dropped (1 keeps every word: rare words identify documents). */
+  minUnigramDf: number;
+  /** Bigrams seen in fewer documents are dropped: most bigrams occur once and would bloat the table. */
+  minBigramDf: number;
+  /** Features of extra texts (training queries) are kept when seen at least this often. */
+  minExtraCount: number;
+}
+
+export const DEFAULT_VOCABULARY: Readonly<VocabularyOptions> = Object.freeze({ minUnigramDf: 1, minBigramDf: 2, minExtraCount: 2 });
+
+/** Counts document frequencies over documents and occurrences over extra texts, then freezes a vocabulary. */
+export class VocabularyBuilder {
+  readonly #df = new Map<number, number>();
+  readonly #extra = new Map<number, number>();
+  #documents = 0;
+
+  addDocument(bag: FeatureBag): void {
+    this.#documents++;
+    for (const id of bag.ids) this.#df.set(id, (this.#df.get(id) ?? 0) + 1);
+  }
+
+  addExtra(bag: FeatureBag): void {
+    for (const id of bag.ids) this.#extra.set(id, (this.#extra.get(id) ?? 0) + 1);
+  }
+
+  build(options: Readonly<VocabularyOptions> = DEFAULT_VOCABULARY): Vocabulary {
+    const kept = new Set<number>();
+    for (const [id, df] of this.#df) if (df >= (isBigram(id) ? options.minBigramDf : options.minUnigramDf)) kept.add(id);
+    for (const [id, n] of this.#extra) if (n >= options.minExtraCount) kept.add(id);
+    const ids = Uint32Array.from(kept).sort();
+    const idf = new Float32Array(ids.length);
+    const n = this.#documents;
+    for (let i = 0; i < ids.length; i++) {
+      const df = this.#df.get(ids[i]!) ?? 0;
+      // BM25's idf, never negative: words in most documents weigh little but still count.
+      idf[i] = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+    }
+    return new Vocabulary(ids, idf, n);
+  }
+}
