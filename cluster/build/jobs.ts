@@ -1,0 +1,67 @@
+import { join } from 'node:path';
+import type { IndexConfig } from '../../shared/config.ts';
+import type { TrainingCorpus } from '../../shared/model/examples.ts';
+import { saveGating } from '../../shared/model/gating-store.ts';
+import { trainGating } from '../../shared/model/train-gating.ts';
+import type { TrainReport } from '../../shared/model/trainer.ts';
+import type { Progress } from '../../shared/progress.ts';
+import { Vocabulary } from '../../shared/text/vocabulary.ts';
+import { saveExpert } from '../../experts/expert-store.ts';
+import { measureIndexQuality, type IndexQuality } from '../../experts/quality.ts';
+import { trainExpert } from '../../experts/train-expert.ts';
+
+/**
+ * The units of an index build that train a model: one for the gating model, one per
+ * shard. Each is self-contained (plain data in, a model folder out) so that it can run in
+ * its own process, in parallel with the others, and so one shard can be trained alone.
+ */
+export type BuildJob = GatingJob | ExpertJob;
+
+export interface GatingJob {
+  kind: 'gating';
+  outDir: string;
+  config: IndexConfig;
+  corpus: TrainingCorpus;
+  vocabulary: { ids: Uint32Array; idf: Float32Array; documents: number };
+  docTopics: Int32Array;
+  topicCount: number;
+}
+
+export interface ExpertJob {
+  kind: 'expert';
+  outDir: string;
+  config: IndexConfig;
+  shard: string;
+  seed: number;
+  corpus: TrainingCorpus;
+  paths: number[][];
+  docIds: string[];
+}
+
+export interface JobResult {
+  kind: BuildJob['kind'];
+  label: string;
+  training: TrainReport;
+  quality?: IndexQuality;
+  /** Peak resident memory of the process that ran the job. */
+  peakRssBytes: number;
+}
+
+export function jobLabel(job: BuildJob): string {
+  return job.kind === 'gating' ? 'gating' : `shard ${job.shard}`;
+}
+
+export async function runJob(job: BuildJob, progress: Progress): Promise<JobResult> {
+  if (job.kind === 'gating') {
+    const vocabulary = new Vocabulary(job.vocabulary.ids, job.vocabulary.idf, job.vocabulary.documents);
+    const { model, training } = await trainGating(job.corpus, vocabulary, job.docTopics, job.topicCount, job.config, progress);
+    await saveGating(job.outDir, model);
+    model.dispose();
+    return { kind: job.kind, label: jobLabel(job), training, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+  }
+  const trained = await trainExpert({ shard: job.shard, corpus: job.corpus, paths: job.paths }, job.config, job.seed, progress);
+  const quality = measureIndexQuality(trained.model, trained.docFeatures, job.config.decode.beamWidth);
+  await saveExpert(join(job.outDir), { shard: job.shard, model: trained.model, docIds: job.docIds });
+  trained.model.dispose();
+  return { kind: job.kind, label: jobLabel(job), training: trained.training, quality, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+}

@@ -1,0 +1,27 @@
+import type { Command } from './context.ts';
+
+/**
+ * Commands by name, loaded on demand: a training or expert process should not pay for
+ * loading the evaluation or HTTP code it never runs.
+ */
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<Command>;
+}
+
+export const COMMANDS: Readonly<Record<string, CommandEntry>> = Object.freeze({
+  index: { summary: 'build an index from a BEIR collection', load: async () => (await import('./index-command.ts')).indexCommand },
+  eval: { summary: 'measure an index on a split, next to BM25', load: async () => (await import('./eval-command.ts')).evalCommand },
+  query: { summary: 'answer a query from an index, in this process', load: async () => (await import('./query-command.ts')).queryCommand },
+  demo: { summary: 'build the demo index (once) and answer sample queries', load: async () => (await import('./demo-command.ts')).demoCommand },
+  'build-job': { summary: '(internal) train one model of an index build', load: async () => (await import('./build-job-command.ts')).buildJobCommand },
+});
+
+export async function usage(): Promise<string> {
+  const lines: string[] = [];
+  for (const [name, entry] of Object.entries(COMMANDS)) {
+    if (name === 'build-job') continue;
+    lines.push(`  ${name.padEnd(8)} ${entry.summary}\n           ${(await entry.load()).usage}`);
+  }
+  return `usage: dsi <command> [flags]\n\n${lines.join('\n')}\n`;
+}

@@ -1,0 +1,59 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { DocIdTrie } from '../shared/docids/trie.ts';
+import { createEncoderWeights } from '../shared/model/encoder.ts';
+import { ExampleStream, type TrainingCorpus } from '../shared/model/examples.ts';
+import { DEFAULT_SPARSE_ADAM } from '../shared/model/sparse-table.ts';
+import { trainEpochs, type TrainReport } from '../shared/model/trainer.ts';
+import type { Progress } from '../shared/progress.ts';
+import { fullView } from '../shared/model/views.ts';
+import { VocabularyBuilder } from '../shared/text/vocabulary.ts';
+import { mulberry32 } from '../shared/util/random.ts';
+import type { IndexConfig } from '../shared/config.ts';
+import { ExpertModel } from './expert-model.ts';
+
+export interface ExpertTrainingInput {
+  readonly shard: string;
+  /** The shard's documents and the training queries pointing at them (doc = index in this list). */
+  readonly corpus: TrainingCorpus;
+  /** Full DocID components of each document, in the same order. */
+  readonly paths: readonly (readonly number[])[];
+}
+
+export interface TrainedExpert {
+  readonly model: ExpertModel;
+  readonly training: TrainReport;
+  /** Whole-document features of each document: the indexing view the quality report decodes. */
+  readonly docFeatures: ReturnType<ExampleStream['documentFeatures']>;
+}
+
+/** Builds one shard's vocabulary and model from its documents and trains it on the indexing and retrieval tasks. */
+export async function trainExpert(input: ExpertTrainingInput, config: Readonly<IndexConfig>, seed: number, progress: Progress): Promise<TrainedExpert> {
+  const vocabulary = buildVocabulary(input.corpus, config);
+  const encoder = createEncoderWeights(vocabulary, config.dim, mulberry32(seed));
+  const stream = new ExampleStream(input.corpus, vocabulary, config.views, config.featurizer);
+  const docFeatures = stream.documentFeatures();
+  const model = ExpertModel.create(DocIdTrie.fromPaths(input.paths), encoder, docFeatures);
+  const sparse = { ...DEFAULT_SPARSE_ADAM, learningRate: config.expert.learningRate };
+  const dense = tf.train.adam(config.expert.denseLearningRate);
+  try {
+    const training = await trainEpochs(
+      `shard ${input.shard}`,
+      { epochs: config.expert.epochs, batchSize: config.expert.batchSize, seed: seed + 1 },
+      (_epoch, rand) => stream.epoch(rand),
+      (batch) => model.trainStep(batch, { sparse, dense }),
+      progress,
+    );
+    model.encoder.table.dropOptimizerState();
+    model.nodes.dropOptimizerState();
+    return { model, training, docFeatures };
+  } finally {
+    dense.dispose();
+  }
+}
+
+export function buildVocabulary(corpus: TrainingCorpus, config: Readonly<IndexConfig>) {
+  const builder = new VocabularyBuilder();
+  for (const doc of corpus.docs) builder.addDocument(fullView(doc, config.featurizer));
+  for (const q of corpus.queries) builder.addExtra(q.bag);
+  return builder.build(config.vocabulary);
+}

@@ -1,0 +1,67 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { ArtifactError } from '../errors.ts';
+
+/**
+ * Named arrays in one binary file plus a spec list, the layout of TensorFlow.js weight
+ * manifests ({name, shape, dtype}, little-endian, concatenated in spec order), so the
+ * weights stay readable by tf.io tooling. Written from plain typed arrays: the large
+ * tables never need to become tensors just to be saved.
+ */
+export type Dtype = 'float32' | 'int32' | 'uint32';
+export type TypedArray = Float32Array | Int32Array | Uint32Array;
+
+export interface TensorSpec {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+}
+
+export interface NamedArray extends TensorSpec {
+  data: TypedArray;
+}
+
+const ARRAY_OF: Record<Dtype, { new (buffer: ArrayBuffer, offset: number, length: number): TypedArray }> = {
+  float32: Float32Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+};
+
+function elements(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export async function writeTensorFile(path: string, arrays: readonly NamedArray[]): Promise<TensorSpec[]> {
+  for (const a of arrays) {
+    if (a.data.length !== elements(a.shape)) throw new Error(`${a.name}: ${a.data.length} values for shape [${a.shape}]`);
+  }
+  const chunks = arrays.map((a) => Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength));
+  await writeFile(path, Buffer.concat(chunks));
+  return arrays.map(({ name, dtype, shape }) => ({ name, dtype, shape: [...shape] }));
+}
+
+export async function readTensorFile(path: string, specs: readonly TensorSpec[]): Promise<Map<string, TypedArray>> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (cause) {
+    throw new ArtifactError(path, 'cannot read weights', { cause });
+  }
+  const expected = specs.reduce((n, s) => n + elements(s.shape) * 4, 0);
+  if (bytes.length !== expected) throw new ArtifactError(path, `weights file has ${bytes.length} bytes, its spec needs ${expected}`);
+  // One aligned copy: Buffer slices may start at offsets a Float32Array cannot view.
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+  const out = new Map<string, TypedArray>();
+  let offset = 0;
+  for (const spec of specs) {
+    const n = elements(spec.shape);
+    out.set(spec.name, new ARRAY_OF[spec.dtype](buffer, offset, n));
+    offset += n * 4;
+  }
+  return out;
+}
+
+export function requireArray<T extends TypedArray>(arrays: Map<string, TypedArray>, name: string, kind: { new (...args: never[]): T }, path: string): T {
+  const a = arrays.get(name);
+  if (!(a instanceof kind)) throw new ArtifactError(path, `weights lack '${name}'`);
+  return a;
+}

@@ -1,0 +1,133 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { bagOf, encodeBatch, packFeatures, project, type EncoderWeights } from './encoder.ts';
+import { candidateLoss, dot, logSoftmaxInPlace, normalizeRows } from './heads.ts';
+import type { AdamOptions } from './sparse-table.ts';
+import type { EncodedFeatures } from '../text/vocabulary.ts';
+
+/**
+ * The gating model: query → probability of each topic (the first DocID component).
+ * The router runs it to decide which experts to ask; it is trained on the same
+ * examples as the experts, with the topic of each example's document as the label.
+ */
+export interface GatingExample {
+  readonly features: EncodedFeatures;
+  /** Row of the target topic in `topicLabels`. */
+  readonly topic: number;
+}
+
+const INITIAL_SCALE = 10;
+
+export class GatingModel {
+  readonly encoder: EncoderWeights;
+  /** Topic id (DocID first component) of each row of `topics`. */
+  readonly topicLabels: Int32Array;
+  readonly topics: tf.Variable<tf.Rank.R2>;
+  readonly scale: tf.Variable<tf.Rank.R0>;
+  #serving: { topics: Float32Array; scale: number } | undefined;
+
+  constructor(encoder: EncoderWeights, topicLabels: Int32Array, topics: Float32Array, scale: number) {
+    this.encoder = encoder;
+    this.topicLabels = topicLabels;
+    this.topics = tf.variable(tf.tensor2d(topics, [topicLabels.length, encoder.table.dim]), true) as tf.Variable<tf.Rank.R2>;
+    this.scale = tf.variable(tf.scalar(scale), true) as tf.Variable<tf.Rank.R0>;
+  }
+
+  /** Topic rows start at the mean encoding of their documents. */
+  static create(encoder: EncoderWeights, topicLabels: Int32Array, docFeatures: readonly EncodedFeatures[], docTopicRows: Int32Array): GatingModel {
+    const dim = encoder.table.dim;
+    const sums = new Float32Array(topicLabels.length * dim);
+    const chunk = 4096;
+    for (let start = 0; start < docFeatures.length; start += chunk) {
+      const vectors = encodeBatch(encoder, docFeatures.slice(start, start + chunk));
+      for (let i = 0; i * dim < vectors.length; i++) {
+        const t = docTopicRows[start + i]!;
+        for (let k = 0; k < dim; k++) sums[t * dim + k]! += vectors[i * dim + k]!;
+      }
+    }
+    return new GatingModel(encoder, topicLabels, normalizeRows(sums, dim), INITIAL_SCALE);
+  }
+
+  get dim(): number {
+    return this.encoder.table.dim;
+  }
+
+  trainStep(batch: readonly GatingExample[], sparse: Readonly<AdamOptions>, dense: tf.Optimizer): number {
+    const dim = this.dim;
+    const size = batch.length;
+    const count = this.topicLabels.length;
+    const features = packFeatures(batch.map((e) => e.features));
+    const h0 = bagOf(this.encoder, features);
+    // Results leave through variables: tidy walks a returned typed array element by element.
+    let loss = 0;
+    let gradH0: Float32Array = new Float32Array(0);
+    tf.tidy(() => {
+      const x = tf.tensor2d(h0, [size, dim]);
+      const mask = tf.zeros([size, count]) as tf.Tensor2D;
+      const targets = tf.tensor1d(Int32Array.from(batch, (e) => e.topic), 'int32');
+      const f = (input: tf.Tensor, mix: tf.Tensor, topics: tf.Tensor, scale: tf.Tensor): tf.Scalar => {
+        const h = project(input as tf.Tensor2D, mix as tf.Tensor2D);
+        const candidates = tf.expandDims(topics, 0) as tf.Tensor3D;
+        return candidateLoss(h, candidates, mask, targets, scale as tf.Scalar);
+      };
+      const { value, grads } = tf.valueAndGrads(f)([x, this.encoder.mix, this.topics, this.scale]);
+      dense.applyGradients({ [this.encoder.mix.name]: grads[1]!, [this.topics.name]: grads[2]!, [this.scale.name]: grads[3]! });
+      loss = value.dataSync()[0]!;
+      gradH0 = grads[0]!.dataSync() as Float32Array;
+    });
+    this.encoder.table.accumulateBag(features.rows, features.weights, features.offsets, gradH0);
+    this.encoder.table.applyAdam(sparse);
+    this.#serving = undefined;
+    return loss;
+  }
+
+  /** Log-probabilities over topic rows for each encoded query (row-major, one row per query). */
+  route(items: readonly EncodedFeatures[]): Float32Array {
+    const serving = this.#servingState();
+    const dim = this.dim;
+    const count = this.topicLabels.length;
+    const queries = encodeBatch(this.encoder, items);
+    const out = new Float32Array(items.length * count);
+    for (let q = 0; q < items.length; q++) {
+      const row = out.subarray(q * count, (q + 1) * count);
+      for (let t = 0; t < count; t++) row[t] = serving.scale * dot(queries, q * dim, serving.topics, t * dim, dim);
+      logSoftmaxInPlace(row);
+    }
+    return out;
+  }
+
+  dispose(): void {
+    this.encoder.mix.dispose();
+    this.topics.dispose();
+    this.scale.dispose();
+  }
+
+  #servingState(): { topics: Float32Array; scale: number } {
+    this.#serving ??= { topics: normalizeRows(this.topics.dataSync() as Float32Array, this.dim), scale: this.scale.dataSync()[0]! };
+    return this.#serving;
+  }
+}
+
+export interface RoutingOptions {
+  /** Ask the fewest topics whose probability mass reaches this. */
+  threshold: number;
+  /** Never ask more than this many topics. */
+  maxFanout: number;
+}
+
+export interface RoutedTopic {
+  topic: number;
+  logp: number;
+}
+
+/** The fewest most likely topics whose mass reaches the threshold, capped at maxFanout. */
+export function selectTopics(logProbs: Float32Array, labels: Int32Array, options: Readonly<RoutingOptions>): RoutedTopic[] {
+  const order = Array.from(logProbs.keys()).sort((a, b) => logProbs[b]! - logProbs[a]! || a - b);
+  const chosen: RoutedTopic[] = [];
+  let mass = 0;
+  for (const i of order) {
+    if (chosen.length >= options.maxFanout || (chosen.length > 0 && mass >= options.threshold)) break;
+    chosen.push({ topic: labels[i]!, logp: logProbs[i]! });
+    mass += Math.exp(logProbs[i]!);
+  }
+  return chosen;
+}

@@ -1,0 +1,61 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { l2normalize } from './encoder.ts';
+
+/**
+ * Cosine-softmax classification among candidates (h is unit length):
+ *   logits = scale · cos(h, candidate) , masked where a candidate is padding,
+ *   (or scale · h·candidate when candidates are not normalised: cheaper for wide levels)
+ *   loss   = −log softmax(logits)[target]   (rows whose target is −1 add nothing).
+ * Shared by the gating model (candidates = all topics) and the experts' trie levels
+ * (candidates = the children of the prefix chosen so far).
+ */
+export function candidateLoss(
+  h: tf.Tensor2D,
+  candidates: tf.Tensor3D,
+  mask: tf.Tensor2D,
+  targets: tf.Tensor1D,
+  scale: tf.Scalar,
+  normalizeCandidates = true,
+): tf.Scalar {
+  return tf.tidy(() => {
+    // Candidates may be shared by the whole batch (first dimension 1): broadcasting beats tiling,
+    // whose gradient is a loop of slices.
+    const [batch, k] = [h.shape[0], candidates.shape[1]];
+    // Elementwise product and sum, not a batched matMul: its stock gradient uses
+    // transposed matMuls, which are slow on the wasm backend.
+    const c = normalizeCandidates ? l2normalize(candidates) : candidates;
+    const logits = tf.sum(tf.mul(c, tf.expandDims(h, 1)), 2) as tf.Tensor2D;
+    const logp = tf.logSoftmax(tf.add(tf.mul(logits, scale), mask));
+    const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, k)), 1);
+    return tf.div(tf.neg(tf.sum(picked)), batch) as tf.Scalar;
+  });
+}
+
+/** In-place log-softmax of scale · scores over a slice: used by decoders on plain arrays. */
+export function logSoftmaxInPlace(values: Float32Array): Float32Array {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < values.length; i++) if (values[i]! > max) max = values[i]!;
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += Math.exp(values[i]! - max);
+  const log = max + Math.log(sum);
+  for (let i = 0; i < values.length; i++) values[i]! -= log;
+  return values;
+}
+
+/** Unit-length copy of every row of a row-major matrix (serving uses it so scoring is a dot product). */
+export function normalizeRows(values: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < values.length; r += dim) {
+    let n = 0;
+    for (let k = 0; k < dim; k++) n += values[r + k]! * values[r + k]!;
+    const s = n > 0 ? 1 / Math.sqrt(n) : 0;
+    for (let k = 0; k < dim; k++) out[r + k] = values[r + k]! * s;
+  }
+  return out;
+}
+
+export function dot(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, dim: number): number {
+  let s = 0;
+  for (let k = 0; k < dim; k++) s += a[aOffset + k]! * b[bOffset + k]!;
+  return s;
+}
