@@ -8,6 +8,11 @@ export const ErrorCode = {
   CollectionFormat: 'collection_format',
   ArtifactInvalid: 'artifact_invalid',
   BackendUnavailable: 'backend_unavailable',
+  NotFound: 'not_found',
+  PayloadTooLarge: 'payload_too_large',
+  ShardUnavailable: 'shard_unavailable',
+  Timeout: 'timeout',
+  BusUnavailable: 'bus_unavailable',
   Internal: 'internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -52,5 +57,42 @@ export class ArtifactError extends DsiError {
 export class BackendError extends DsiError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.BackendUnavailable, message, options);
+  }
+}
+
+/** A requested resource (document, route) does not exist. */
+export class NotFoundError extends DsiError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.NotFound, message, options);
+  }
+}
+
+/** A request body or field is over its size limit. */
+export class PayloadTooLargeError extends DsiError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.PayloadTooLarge, message, options);
+  }
+}
+
+/** No live replica of a shard answered. */
+export class ShardUnavailableError extends DsiError {
+  readonly shard: string;
+  constructor(shard: string, reason: string, options?: { cause?: unknown }) {
+    super(ErrorCode.ShardUnavailable, `shard ${shard}: ${reason}`, options);
+    this.shard = shard;
+  }
+}
+
+/** A request over the bus got no reply within its deadline. */
+export class TimeoutError extends DsiError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Timeout, message, options);
+  }
+}
+
+/** The message bus (NATS) is not connected. */
+export class BusUnavailableError extends DsiError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.BusUnavailable, message, options);
   }
 }

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { ErrorCode } from '../errors.ts';
+
+/**
+ * Everything that crosses NATS between the router and the experts: subjects, message
+ * shapes (validated with zod on receipt) and error codes. Payloads are msgpackr-encoded
+ * (see codec.ts). Bump PROTOCOL_VERSION when a shape changes incompatibly.
+ */
+export const PROTOCOL_VERSION = 1;
+
+export const Subjects = {
+  /** Search requests for a shard, served by its queue group (any live replica). */
+  search: (shard: string) => `dsi.search.${shard}`,
+  /** Search requests for one replica: the router targets replicas it has seen alive. */
+  replicaSearch: (shard: string, replica: string) => `dsi.search.${shard}.${replica}`,
+  /** Queue group name of a shard's replicas. */
+  queueGroup: (shard: string) => `dsi-expert-${shard}`,
+  /** Heartbeats of every replica of every shard (subscribe with the wildcard). */
+  heartbeat: (shard: string) => `dsi.heartbeat.${shard}`,
+  heartbeatWildcard: 'dsi.heartbeat.*',
+} as const;
+
+/** How often experts announce themselves, and after how long without a heartbeat a replica is dropped. */
+export const HEARTBEAT_INTERVAL_MS = 1000;
+export const HEARTBEAT_TIMEOUT_MS = 3500;
+
+export const RoutedTopicSchema = z.object({ topic: z.number().int().min(0), logp: z.number().max(0) });
+
+export const SearchRequestSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  query: z.string().min(1).max(10_000),
+  /** Topics of this shard to decode from, with log P(topic) from the gating model. */
+  topics: z.array(RoutedTopicSchema).min(1).max(1024),
+  k: z.number().int().min(1).max(1000),
+});
+export type SearchRequest = z.infer<typeof SearchRequestSchema>;
+
+export const ShardHitSchema = z.object({ id: z.string(), docid: z.string(), score: z.number() });
+
+export const SearchReplySchema = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    shard: z.string(),
+    replica: z.string(),
+    version: z.number().int(),
+    hits: z.array(ShardHitSchema),
+    took_ms: z.number(),
+  }),
+  z.object({
+    ok: z.literal(false),
+    shard: z.string(),
+    replica: z.string(),
+    error: z.object({ code: z.nativeEnum(ErrorCode), message: z.string() }),
+  }),
+]);
+export type SearchReply = z.infer<typeof SearchReplySchema>;
+
+export const HeartbeatSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  shard: z.string(),
+  replica: z.string(),
+  /** Model version the replica serves. */
+  version: z.number().int(),
+  topics: z.array(z.number().int()),
+  docs: z.number().int(),
+  pid: z.number().int(),
+  /** Requests being answered right now, and answered since start. */
+  inflight: z.number().int(),
+  served: z.number().int(),
+  started_at: z.string(),
+  /** Draining replicas still answer what they have but should get no new requests. */
+  draining: z.boolean(),
+});
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;
