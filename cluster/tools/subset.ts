@@ -42,6 +42,12 @@ const MIN_TITLE_PREFIX = 3;
 const MIN_TEXT_JACCARD = 0.3;
 /** Huge families (a library built in 40 variants) are cut so one draw cannot eat the budget. */
 const MAX_FAMILY = 16;
+/**
+ * Packages with identical descriptions share one document and bring all their queries
+ * (one Objective-C runtime document has 56 test queries): capped per document and split,
+ * so one document cannot dominate a small split's figures.
+ */
+const MAX_QUERIES_PER_DOC = 3;
 
 export async function writeSubset(opts: SubsetOptions): Promise<SubsetSummary> {
   if (!Number.isInteger(opts.docs) || opts.docs < 1) throw new BadInputError(`docs must be a positive integer, got ${opts.docs}`);
@@ -62,7 +68,13 @@ export async function writeSubset(opts: SubsetOptions): Promise<SubsetSummary> {
   const keptQueries = new Set<string>();
   const qrels: Record<string, number> = {};
   for (const split of await listSplits(opts.from)) {
-    const pairs = (await readQrels(opts.from, split)).filter((q) => keptDocs.has(q.docId));
+    const perDoc = new Map<string, number>();
+    const pairs = (await readQrels(opts.from, split)).filter((q) => {
+      if (!keptDocs.has(q.docId)) return false;
+      const seen = perDoc.get(q.docId) ?? 0;
+      perDoc.set(q.docId, seen + 1);
+      return seen < MAX_QUERIES_PER_DOC;
+    });
     for (const q of pairs) keptQueries.add(q.queryId);
     await writeLines(join(opts.out, 'qrels', `${split}.tsv`), qrelLines(pairs));
     qrels[split] = pairs.length;

@@ -1,0 +1,22 @@
+import { DEMO_CORPUS, runDsi } from './cli.ts';
+
+/**
+ * A small real index of the demo collection for tests that need trained shards but not
+ * good ones (serving, routing, transport): few epochs keep it to ~10–15 s on two cores.
+ * Built with the real `dsi index` command, so it is exactly what a user would serve.
+ */
+export interface DemoIndexOptions {
+  shards?: number;
+  epochs?: number;
+  gatingEpochs?: number;
+  seed?: number;
+}
+
+/** Builds the index into `dir` (replacing what is there) and returns `dir`. */
+export async function buildDemoIndex(dir: string, opts: DemoIndexOptions = {}): Promise<string> {
+  const { shards = 2, epochs = 2, gatingEpochs = 1, seed = 1 } = opts;
+  const args = ['index', '--corpus', DEMO_CORPUS, '--out', dir, '--shards', String(shards), '--epochs', String(epochs), '--gating-epochs', String(gatingEpochs), '--seed', String(seed)];
+  const result = await runDsi(args);
+  if (result.code !== 0) throw new Error(`dsi ${args.join(' ')} failed (exit ${result.code}):\n${result.stderr.slice(-4000)}`);
+  return dir;
+}

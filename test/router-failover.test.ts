@@ -1,0 +1,218 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDemoIndex } from './helpers/demo-index.ts';
+import { DEMO_CORPUS } from './helpers/cli.ts';
+import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.ts';
+import { ProcessRegistry, type DsiProcess } from './helpers/processes.ts';
+
+/**
+ * Replicas failing under traffic, with two replicas per shard on a real nats-server:
+ * a crash (SIGKILL), a drain (SIGTERM) and a hang (SIGSTOP) of one replica lose no
+ * request; losing every replica of a shard degrades answers within the deadline.
+ */
+const DEADLINE_MS = 300;
+/** Room for the HTTP round trip and a busy two-core machine on top of the router's deadline. */
+const SLACK_MS = 250;
+
+let work: string;
+let indexDir: string;
+let nats: NatsServerHandle;
+let base: string;
+const processes = new ProcessRegistry();
+const replicas: Record<string, DsiProcess[]> = { s0: [], s1: [] };
+const queriesOf: Record<string, string[]> = { s0: [], s1: [] };
+let bothShards: string;
+
+const QUERIES = readFileSync(join(DEMO_CORPUS, 'queries.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => (JSON.parse(l) as { text: string }).text)
+  .filter((_, i) => i % 12 === 0);
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'dsi-failover-'));
+  indexDir = join(work, 'index');
+  [, nats] = await Promise.all([buildDemoIndex(indexDir), startNatsServer()]);
+  for (const shard of ['s0', 's1']) for (let i = 0; i < 2; i++) startReplica(shard);
+  const router = processes.spawnDsi(['router', '--index', indexDir, '--port', '0', '--nats', nats.url, '--deadline-ms', String(DEADLINE_MS)]);
+  base = (JSON.parse(await router.waitForLine(/router listening/)) as { url: string }).url;
+  await waitFor(async () => (await liveReplicas()).s0 === 2 && (await liveReplicas()).s1 === 2, 30_000);
+
+  // Which queries each shard serves, from the router's own routing.
+  const manifest = JSON.parse(readFileSync(join(indexDir, 'manifest.json'), 'utf8')) as { shards: { id: string; topics: number[] }[] };
+  const shardOf = (topic: number) => manifest.shards.find((s) => s.topics.includes(topic))!.id;
+  for (const query of QUERIES) {
+    const r = await search(query);
+    const shards = new Set(r.body.routed.map((t) => shardOf(t.topic)));
+    for (const s of shards) queriesOf[s]!.push(query);
+    if (shards.size === 2) bothShards ??= query;
+  }
+  expect(queriesOf.s0!.length).toBeGreaterThan(5);
+  expect(queriesOf.s1!.length).toBeGreaterThan(5);
+  expect(bothShards).toBeDefined();
+}, 120_000);
+
+afterAll(async () => {
+  for (const list of Object.values(replicas)) for (const p of list) p.signal('SIGCONT');
+  await processes.killAll();
+  await nats?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('one replica of a shard fails under traffic', () => {
+  it('SIGKILL: no request is lost', async () => {
+    const victim = replicas.s0![0]!;
+    const outcomes = await underTraffic(queriesOf.s0!, async () => {
+      victim.signal('SIGKILL');
+      await victim.exited(5000);
+    });
+    expectAllAnswered(outcomes);
+    await replaceReplica('s0', victim);
+  });
+
+  it('SIGTERM: the replica drains, exits 0, and no request fails', async () => {
+    const victim = replicas.s1![0]!;
+    const outcomes = await underTraffic(queriesOf.s1!, async () => {
+      victim.signal('SIGTERM');
+      expect((await victim.exited(10_000)).code).toBe(0);
+    });
+    expectAllAnswered(outcomes);
+    expect(victim.lines().some((l) => l.includes('"drained"'))).toBe(true);
+    await replaceReplica('s1', victim);
+  });
+
+  it('SIGSTOP (hung, still subscribed): requests go to the other replica within the deadline', async () => {
+    const victim = replicas.s0![0]!;
+    try {
+      const outcomes = await underTraffic(queriesOf.s0!, async () => {
+        victim.signal('SIGSTOP');
+        await sleep(1500);
+      });
+      expectAllAnswered(outcomes);
+      for (const o of outcomes) expect(o.ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
+      // It stops heartbeating, so it drops out of the live set.
+      await waitFor(async () => (await liveReplicas()).s0 === 1, 6000);
+    } finally {
+      victim.signal('SIGCONT');
+    }
+    await waitFor(async () => (await liveReplicas()).s0 === 2, 6000);
+  });
+});
+
+describe('every replica of a shard fails', () => {
+  it('hung: answers come from the other shard, degraded and naming the missing one, within the deadline', async () => {
+    for (const p of replicas.s1!) p.signal('SIGSTOP');
+    try {
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now();
+        const { status, body } = await search(bothShards);
+        const ms = performance.now() - started;
+        expect(status).toBe(200);
+        expect(body.degraded).toBe(true);
+        expect(body.missing_shards).toEqual(['s1']);
+        expect(body.results.length).toBeGreaterThan(0);
+        expect(body.results.every((r) => r.shard === 's0')).toBe(true);
+        expect(ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
+      }
+    } finally {
+      for (const p of replicas.s1!) p.signal('SIGCONT');
+    }
+  });
+
+  it('killed: the same, at once', async () => {
+    for (const p of replicas.s1!) p.signal('SIGKILL');
+    await Promise.all(replicas.s1!.map((p) => p.exited(5000)));
+    const started = performance.now();
+    const { status, body } = await search(bothShards);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ degraded: true, missing_shards: ['s1'] });
+    expect(performance.now() - started).toBeLessThan(DEADLINE_MS + SLACK_MS);
+  });
+});
+
+interface Outcome {
+  status: number;
+  degraded: boolean;
+  ms: number;
+  error?: string;
+}
+
+function expectAllAnswered(outcomes: Outcome[]): void {
+  expect(outcomes.length).toBeGreaterThan(20);
+  const failed = outcomes.filter((o) => o.status !== 200 || o.degraded);
+  expect(failed, JSON.stringify(failed.slice(0, 5))).toEqual([]);
+}
+
+/** Four clients send searches back to back while `during` runs, and for a moment after it. */
+async function underTraffic(queries: string[], during: () => Promise<void>): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  let stop = false;
+  let next = 0;
+  const client = async () => {
+    while (!stop) {
+      const query = queries[next++ % queries.length]!;
+      const started = performance.now();
+      try {
+        const { status, body } = await search(query);
+        outcomes.push({ status, degraded: body.degraded, ms: performance.now() - started, ...(status === 200 ? {} : { error: JSON.stringify(body) }) });
+      } catch (error) {
+        outcomes.push({ status: 0, degraded: false, ms: performance.now() - started, error: (error as Error).message });
+      }
+    }
+  };
+  const clients = Array.from({ length: 4 }, client);
+  await sleep(300);
+  await during();
+  await sleep(700);
+  stop = true;
+  await Promise.all(clients);
+  return outcomes;
+}
+
+function startReplica(shard: string): DsiProcess {
+  const p = processes.spawnDsi(['expert', '--index', indexDir, '--shard', shard, '--nats', nats.url]);
+  replicas[shard]!.push(p);
+  return p;
+}
+
+async function replaceReplica(shard: string, gone: DsiProcess): Promise<void> {
+  replicas[shard] = replicas[shard]!.filter((p) => p !== gone);
+  startReplica(shard);
+  await waitFor(async () => (await liveReplicas())[shard] === 2, 30_000);
+}
+
+async function liveReplicas(): Promise<Record<string, number>> {
+  const { shards } = (await (await fetch(`${base}/v1/shards`)).json()) as { shards: { id: string; live_replicas: number }[] };
+  return Object.fromEntries(shards.map((s) => [s.id, s.live_replicas]));
+}
+
+interface SearchBody {
+  results: { id: string; shard: string }[];
+  routed: { topic: number; p: number }[];
+  degraded: boolean;
+  missing_shards: string[];
+}
+
+async function search(query: string): Promise<{ status: number; body: SearchBody }> {
+  const response = await fetch(`${base}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  return { status: response.status, body: (await response.json()) as SearchBody };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not up yet
+    }
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
