@@ -14,6 +14,9 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = Object.freeze({
   eval: { summary: 'measure an index on a split, next to BM25', load: async () => (await import('./eval-command.ts')).evalCommand },
   query: { summary: 'answer a query from an index, in this process', load: async () => (await import('./query-command.ts')).queryCommand },
   demo: { summary: 'build the demo index (once) and answer sample queries', load: async () => (await import('./demo-command.ts')).demoCommand },
+  expert: { summary: 'serve one shard of an index over NATS', load: async () => (await import('./expert-command.ts')).expertCommand },
+  router: { summary: 'serve the HTTP search API, asking the experts over NATS', load: async () => (await import('./router-command.ts')).routerCommand },
+  up: { summary: 'run NATS, the experts and the router of an index on this machine', load: async () => (await import('./up-command.ts')).upCommand },
   'build-job': { summary: '(internal) train one model of an index build', load: async () => (await import('./build-job-command.ts')).buildJobCommand },
 });
 

@@ -1,0 +1,199 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { ShardEntry } from '../shared/artifact/manifest.ts';
+import type { Bus, BusMessage, BusSubscription } from '../shared/bus/connection.ts';
+import { encode } from '../shared/bus/codec.ts';
+import { decodeMessage } from '../shared/bus/decode-message.ts';
+import {
+  HEARTBEAT_INTERVAL_MS,
+  PROTOCOL_VERSION,
+  SearchRequestSchema,
+  Subjects,
+  type Heartbeat,
+  type SearchReply,
+  type SearchRequest,
+} from '../shared/bus/protocol.ts';
+import type { IndexConfig } from '../shared/config.ts';
+import { DsiError, ErrorCode } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import type { LoadedExpert } from './expert-store.ts';
+import { searchShard } from './expert-search.ts';
+
+export interface ExpertServiceOptions {
+  readonly expert: LoadedExpert;
+  /** The shard's manifest entry: its id names the subjects, topics and docs go into heartbeats. */
+  readonly shard: Readonly<Pick<ShardEntry, 'id' | 'topics' | 'docs'>>;
+  /** The index's config: queries are featurized and decoded the way the shard was trained. */
+  readonly config: Readonly<Pick<IndexConfig, 'featurizer' | 'decode'>>;
+  readonly bus: Bus;
+  readonly replica: string;
+  /** Model version this replica serves, announced in heartbeats and replies. */
+  readonly version: number;
+  readonly log: Logger;
+  /** Defaults to the protocol's HEARTBEAT_INTERVAL_MS; tests may go faster. */
+  readonly heartbeatIntervalMs?: number;
+}
+
+export interface ExpertServiceStats {
+  inflight: number;
+  served: number;
+  draining: boolean;
+}
+
+type Identity = Omit<Heartbeat, 'inflight' | 'served' | 'draining'>;
+type ErrorReply = Extract<SearchReply, { ok: false }>;
+
+/**
+ * Serves one loaded shard over the bus: answers search requests sent to the shard's queue
+ * group (any replica) or to this replica by name, and announces itself with heartbeats so
+ * the router knows which replicas are alive, how busy they are, and when one is draining.
+ */
+export class ExpertService {
+  readonly #opts: ExpertServiceOptions;
+  readonly #log: Logger;
+  // Subjects, the static part of heartbeats and the base beam width are fixed for the
+  // life of the process, so they are built here once instead of on every message.
+  readonly #subjects: { search: string; replicaSearch: string; queue: string; heartbeat: string };
+  readonly #identity: Identity;
+  readonly #beamWidth: number;
+  readonly #subscriptions: BusSubscription[] = [];
+  #inflight = 0;
+  #served = 0;
+  #draining = false;
+  /** Settles when the last queued request is answered; the next one waits for it. */
+  #queueTail: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #stopped: Promise<void> | undefined;
+
+  constructor(opts: ExpertServiceOptions) {
+    this.#opts = opts;
+    const { shard, replica } = opts;
+    this.#log = opts.log.child({ shard: shard.id, replica });
+    this.#subjects = {
+      search: Subjects.search(shard.id),
+      replicaSearch: Subjects.replicaSearch(shard.id, replica),
+      queue: Subjects.queueGroup(shard.id),
+      heartbeat: Subjects.heartbeat(shard.id),
+    };
+    this.#identity = {
+      v: PROTOCOL_VERSION,
+      shard: shard.id,
+      replica,
+      version: opts.version,
+      topics: [...shard.topics],
+      docs: shard.docs,
+      pid: process.pid,
+      started_at: new Date().toISOString(),
+    };
+    this.#beamWidth = opts.config.decode.beamWidth;
+  }
+
+  get replica(): string {
+    return this.#opts.replica;
+  }
+
+  stats(): ExpertServiceStats {
+    return { inflight: this.#inflight, served: this.#served, draining: this.#draining };
+  }
+
+  /** Subscribes, waits until the server has the subscriptions (so a request sent after this resolves finds us), and starts the heartbeat. */
+  async start(): Promise<void> {
+    const { bus } = this.#opts;
+    const onRequest = (message: BusMessage) => this.#onRequest(message);
+    this.#subscriptions.push(bus.subscribe(this.#subjects.search, { queue: this.#subjects.queue }, onRequest));
+    this.#subscriptions.push(bus.subscribe(this.#subjects.replicaSearch, {}, onRequest));
+    await bus.flush();
+    this.#heartbeat();
+    this.#timer = setInterval(() => this.#heartbeat(), this.#opts.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
+  }
+
+  /**
+   * Drains: announces it (so the router stops choosing this replica), stops taking new
+   * requests, answers every request the server had already routed here, then resolves.
+   * Heartbeats go on while draining so the router sees the replica wind down.
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#drain();
+    return this.#stopped;
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    this.#heartbeat();
+    this.#log.info({ inflight: this.#inflight, served: this.#served }, 'draining');
+    try {
+      await Promise.all(this.#subscriptions.map((s) => s.drain()));
+    } finally {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+    this.#log.info({ served: this.#served }, 'drained');
+  }
+
+  #onRequest(message: BusMessage): Promise<void> | undefined {
+    const received = performance.now();
+    let request: SearchRequest;
+    try {
+      request = decodeMessage(SearchRequestSchema, message.data, 'search request');
+    } catch (error) {
+      this.#log.warn({ subject: message.subject, bytes: message.data.length, err: (error as Error).message }, 'rejected search request');
+      this.#reply(message, this.#failure(error));
+      return undefined;
+    }
+    this.#inflight++;
+    return this.#answer(message, request, received);
+  }
+
+  async #answer(message: BusMessage, request: SearchRequest, received: number): Promise<void> {
+    // A search is synchronous and holds the thread anyway, so requests queue here and run one
+    // per turn of the event loop: a burst read from the socket at once is counted in
+    // `inflight` (the load heartbeats report), and heartbeat timers, signals and new messages
+    // are handled between two searches instead of after the whole burst.
+    const previous = this.#queueTail;
+    let done!: () => void;
+    this.#queueTail = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await previous;
+      await yieldToEventLoop();
+      const { expert, config } = this.#opts;
+      const hits = searchShard(expert, request.query, request.topics, { beamWidth: Math.max(this.#beamWidth, request.k), topK: request.k }, config.featurizer);
+      // took_ms counts from receipt, so time spent queued behind other requests in this process shows.
+      this.#reply(message, { ok: true, shard: this.#identity.shard, replica: this.#identity.replica, version: this.#identity.version, hits, took_ms: performance.now() - received });
+    } catch (error) {
+      this.#log.error({ err: error, query: request.query }, 'search failed');
+      this.#reply(message, this.#failure(error));
+    } finally {
+      this.#inflight--;
+      done();
+    }
+  }
+
+  /** The error reply for a failure: its own code for our typed errors, `internal` for anything else (a fault in the model). */
+  #failure(error: unknown): ErrorReply {
+    const known = error instanceof DsiError;
+    return {
+      ok: false,
+      shard: this.#identity.shard,
+      replica: this.#identity.replica,
+      error: { code: known ? error.code : ErrorCode.Internal, message: known ? error.message : `search failed: ${(error as Error)?.message ?? String(error)}` },
+    };
+  }
+
+  #reply(message: BusMessage, reply: SearchReply): void {
+    try {
+      if (message.respond(encode(reply))) this.#served++;
+      else this.#log.debug({ subject: message.subject }, 'request without a reply subject; nothing sent');
+    } catch (error) {
+      this.#log.warn({ err: (error as Error).message }, 'reply not sent');
+    }
+  }
+
+  #heartbeat(): void {
+    const beat: Heartbeat = { ...this.#identity, inflight: this.#inflight, served: this.#served, draining: this.#draining };
+    try {
+      this.#opts.bus.publish(this.#subjects.heartbeat, encode(beat));
+    } catch (error) {
+      // Closed connection: the next heartbeat after a reconnect (or none, when shutting down) says the rest.
+      this.#log.debug({ err: (error as Error).message }, 'heartbeat not sent');
+    }
+  }
+}
