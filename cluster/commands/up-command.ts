@@ -1,0 +1,88 @@
+import { fileURLToPath } from 'node:url';
+import { ROUTER_DEFAULTS } from '../../router/config.ts';
+import { BadInputError } from '../../shared/errors.ts';
+import { describeExit } from '../up/children.ts';
+import { LocalCluster } from '../up/cluster.ts';
+import { stopSignal } from '../up/signals.ts';
+import { intFlag, parseFlags, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
+import { NATS_FLAGS, NATS_FLAGS_HELP, natsSettings } from './expert-command.ts';
+import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
+
+const DSI_BIN = fileURLToPath(new URL('../../bin/dsi.js', import.meta.url));
+const READY_TIMEOUT_MS = 120_000;
+
+export const upCommand: Command = {
+  summary: 'run a whole cluster of an index on this machine: NATS (unless --nats), experts, router; until SIGTERM or SIGINT',
+  usage: `dsi up --index DIR [--port ${ROUTER_DEFAULTS.port}] [--host ${ROUTER_DEFAULTS.host}] [--replicas 1] [--deadline-ms ${ROUTER_DEFAULTS.deadlineMs}] [--demo] ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
+  async run(argv, ctx) {
+    const { values } = parseFlags(argv, {
+      index: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      replicas: { type: 'string' },
+      'deadline-ms': { type: 'string' },
+      demo: { type: 'boolean' },
+      ...NATS_FLAGS,
+      ...RUNTIME_FLAGS,
+    });
+    // --demo may name no index: the demo's own; without --demo, --index is required.
+    const demo = values.demo ? await import('../up/demo.ts') : undefined;
+    const indexDir = values.index ?? (demo ? (await import('./demo-command.ts')).DEMO_INDEX : undefined);
+    if (!indexDir) throw new BadInputError('--index is required (or --demo, to serve the demo index)');
+    const port = intFlag(values.port, '--port', 0, 65_535) ?? ROUTER_DEFAULTS.port;
+    const replicas = intFlag(values.replicas, '--replicas', 1, 64) ?? 1;
+    const deadlineMs = intFlag(values['deadline-ms'], '--deadline-ms', 1, 600_000);
+    const nats = natsSettings(values, ctx.env);
+    const joinNats = values.nats ?? ctx.env.DSI_NATS_URL;
+    const { log } = await startRuntime(ctx, 'dsi-up', values);
+
+    // Children find their NATS credentials and runtime settings in the environment, which
+    // keeps secrets out of `ps`; they decide JSON or pretty logs from their own terminal.
+    const childEnv: NodeJS.ProcessEnv = { ...ctx.env };
+    if (values.backend) childEnv.DSI_BACKEND = values.backend;
+    if (values['log-level']) childEnv.DSI_LOG_LEVEL = values['log-level'];
+    if (nats.token) childEnv.DSI_NATS_TOKEN = nats.token;
+    if (nats.user && nats.pass) Object.assign(childEnv, { DSI_NATS_USER: nats.user, DSI_NATS_PASS: nats.pass });
+
+    // Before the signal handler: Ctrl-C during the one-off build ends it the ordinary way.
+    if (demo) await demo.ensureDemoIndex(indexDir, { log, tty: ctx.isTTY, childEnv: { ...childEnv, DSI_LOG_JSON: '1' } });
+    const stop = stopSignal();
+    const cluster = new LocalCluster({
+      indexDir,
+      host: values.host ?? ROUTER_DEFAULTS.host,
+      port,
+      replicas,
+      natsUrl: joinNats === undefined ? undefined : nats.url,
+      deadlineMs,
+      readyTimeoutMs: READY_TIMEOUT_MS,
+      node: process.execPath,
+      dsiBin: DSI_BIN,
+      childEnv,
+      path: ctx.env.PATH ?? '',
+      log,
+    });
+    try {
+      const started = performance.now();
+      const ready = cluster.start().then(() => 'ready' as const);
+      // When a signal wins the race, a later start-up failure has nobody to report to: it must not become an unhandled rejection.
+      ready.catch(() => {});
+      const first = await Promise.race([ready, stop.signal]);
+      if (first !== 'ready') {
+        log.info({ signal: first }, 'stopping before the cluster was ready');
+        return 0;
+      }
+      ctx.stdout.write(`dsi up: ready at ${cluster.url} in ${((performance.now() - started) / 1000).toFixed(1)} s (${replicas} replica(s) per shard, NATS ${cluster.natsUrl}); Ctrl-C stops it\n`);
+      if (demo) await demo.showSampleQueries(cluster.url, ctx.stdout);
+      const reason = await Promise.race([stop.signal, cluster.failure]);
+      if (typeof reason === 'string') {
+        log.info({ signal: reason }, 'stopping');
+        return 0;
+      }
+      ctx.stderr.write(`dsi up: ${describeExit(reason)}; stopping the cluster\n`);
+      return 1;
+    } finally {
+      await cluster.stop();
+      stop.dispose();
+    }
+  },
+};

@@ -1,0 +1,157 @@
+import { openIndex } from '../../shared/artifact/index-artifact.ts';
+import { DsiError, ErrorCode } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import { describeExit, spawnChild, type ChildExit, type ManagedChild } from './children.ts';
+import { startLocalNats, type LocalNats } from './local-nats.ts';
+import { freePort } from './ports.ts';
+
+/**
+ * A whole cluster on one machine: NATS (started here unless one is given), one
+ * `dsi expert` per shard and replica, and the router; ready when the router's /readyz
+ * says so. Stopping goes front to back: the router first (no new searches), then the
+ * experts (each drains what it was sent), then NATS.
+ */
+export interface ClusterOptions {
+  readonly indexDir: string;
+  readonly host: string;
+  /** 0: pick a free port. */
+  readonly port: number;
+  readonly replicas: number;
+  /** Join this NATS server; undefined: start one. */
+  readonly natsUrl: string | undefined;
+  readonly deadlineMs: number | undefined;
+  readonly readyTimeoutMs: number;
+  /** `node` and the path of bin/dsi.js, to start the children with. */
+  readonly node: string;
+  readonly dsiBin: string;
+  /** Environment of every child (NATS credentials and runtime settings travel here, not in argv). */
+  readonly childEnv: NodeJS.ProcessEnv;
+  /** Where to look for nats-server. */
+  readonly path: string;
+  readonly log: Logger;
+}
+
+export class ClusterStartError extends DsiError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Internal, message, options);
+  }
+}
+
+const STOP_GRACE_MS = 15_000;
+const READY_POLL_MS = 100;
+
+export class LocalCluster {
+  readonly #o: ClusterOptions;
+  readonly #experts: ManagedChild[] = [];
+  #router: ManagedChild | undefined;
+  #nats: LocalNats | undefined;
+  #stopping: Promise<void> | undefined;
+  #unexpected: (exit: ChildExit) => void = () => {};
+  /** Resolves with the first child that exits while the cluster is meant to be running. */
+  readonly failure: Promise<ChildExit>;
+  #url = '';
+  #natsUrl = '';
+
+  constructor(options: ClusterOptions) {
+    this.#o = options;
+    this.failure = new Promise((resolve) => (this.#unexpected = resolve));
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  get natsUrl(): string {
+    return this.#natsUrl;
+  }
+
+  /** Every process this cluster started (NATS, experts, router), running or not. */
+  get children(): ManagedChild[] {
+    return [...(this.#nats ? [this.#nats.child] : []), ...this.#experts, ...(this.#router ? [this.#router] : [])];
+  }
+
+  async start(): Promise<void> {
+    const o = this.#o;
+    const manifest = await openIndex(o.indexDir);
+    if (o.natsUrl === undefined) {
+      this.#nats = await startLocalNats(o.path, o.log);
+      this.#watch(this.#nats.child);
+    }
+    this.#natsUrl = o.natsUrl ?? this.#nats!.url;
+    this.#checkNotStopping();
+
+    for (const shard of manifest.shards) {
+      for (let r = 1; r <= o.replicas; r++) {
+        this.#experts.push(this.#spawn(`expert ${shard.id}#${r}`, ['expert', '--index', o.indexDir, '--shard', shard.id, '--nats', this.#natsUrl]));
+      }
+    }
+    const port = o.port === 0 ? await freePort(o.host) : o.port;
+    this.#checkNotStopping();
+    const routerArgs = ['router', '--index', o.indexDir, '--host', o.host, '--port', String(port), '--nats', this.#natsUrl];
+    if (o.deadlineMs !== undefined) routerArgs.push('--deadline-ms', String(o.deadlineMs));
+    this.#router = this.#spawn('router', routerArgs);
+    const probeHost = o.host === '0.0.0.0' ? '127.0.0.1' : o.host === '::' ? '[::1]' : o.host.includes(':') ? `[${o.host}]` : o.host;
+    this.#url = `http://${probeHost}:${port}`;
+    o.log.info({ shards: manifest.shards.length, replicas: o.replicas, nats: this.#natsUrl }, 'starting experts and router');
+    await this.#waitReady(o.replicas);
+  }
+
+  /** Stops every child this cluster started, in order; safe to call at any time and more than once. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      const log = this.#o.log;
+      if (this.#router) log.info(describeExit(await this.#router.stop('SIGTERM', STOP_GRACE_MS)));
+      const exits = await Promise.all(this.#experts.map((e) => e.stop('SIGTERM', STOP_GRACE_MS)));
+      for (const exit of exits) log.info(describeExit(exit));
+      await this.#nats?.stop();
+      log.info('cluster stopped');
+    })();
+    return this.#stopping;
+  }
+
+  #spawn(name: string, args: string[]): ManagedChild {
+    const child = spawnChild({ name, command: this.#o.node, args: [this.#o.dsiBin, ...args], env: this.#o.childEnv, stdio: ['ignore', 'inherit', 'inherit'] }, this.#o.log);
+    this.#watch(child);
+    return child;
+  }
+
+  #watch(child: ManagedChild): void {
+    void child.exited.then((exit) => {
+      if (this.#stopping) return;
+      this.#o.log.error(describeExit(exit));
+      this.#unexpected(exit);
+    });
+  }
+
+  #checkNotStopping(): void {
+    if (this.#stopping) throw new ClusterStartError('stopped while starting');
+  }
+
+  /** Ready: the router says so (every shard has a live replica) and every replica started here is heartbeating. */
+  async #waitReady(expected: number): Promise<void> {
+    const deadline = performance.now() + this.#o.readyTimeoutMs;
+    let failed: ChildExit | undefined;
+    void this.failure.then((exit) => (failed = exit));
+    let last = 'no answer yet';
+    while (performance.now() < deadline) {
+      if (failed) throw new ClusterStartError(`${describeExit(failed)} before the cluster was ready`);
+      this.#checkNotStopping();
+      try {
+        last = await this.#notReadyBecause(expected);
+        if (last === '') return;
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, READY_POLL_MS));
+    }
+    throw new ClusterStartError(`not ready after ${this.#o.readyTimeoutMs} ms: ${last}`);
+  }
+
+  async #notReadyBecause(expected: number): Promise<string> {
+    const ready = await fetch(`${this.#url}/readyz`, { signal: AbortSignal.timeout(1000) });
+    if (!ready.ok) return ((await ready.json()) as { reasons?: string[] }).reasons?.join('; ') ?? `readyz: HTTP ${ready.status}`;
+    const { shards } = (await (await fetch(`${this.#url}/v1/shards`, { signal: AbortSignal.timeout(1000) })).json()) as { shards: { id: string; live_replicas: number }[] };
+    const short = shards.filter((s) => s.live_replicas < expected);
+    return short.map((s) => `shard ${s.id}: ${s.live_replicas} of ${expected} replicas live`).join('; ');
+  }
+}

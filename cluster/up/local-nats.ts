@@ -1,0 +1,93 @@
+import { accessSync, constants } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { BusUnavailableError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import { describeExit, spawnChild, type ManagedChild } from './children.ts';
+import { freePort } from './ports.ts';
+
+/** A nats-server that `dsi up` started for itself, on a free loopback port, with JetStream in a temporary folder. */
+export interface LocalNats {
+  readonly url: string;
+  readonly child: ManagedChild;
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const READY_TIMEOUT_MS = 10_000;
+const PORT_ATTEMPTS = 5;
+export const NATS_INSTALL_HINT = 'nats-server is not on PATH: install it with apt-get install -y nats-server (or run bin/setup), or join a running server with --nats URL';
+
+/** Starts nats-server, found on `path` (the PATH of the command's environment). */
+export async function startLocalNats(path: string, log: Logger): Promise<LocalNats> {
+  const binary = findOnPath('nats-server', path);
+  if (!binary) throw new BusUnavailableError(NATS_INSTALL_HINT);
+  const storeDir = await mkdtemp(join(tmpdir(), 'dsi-up-nats-'));
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort(HOST);
+    const child = spawnChild({ name: 'nats-server', command: binary, args: ['-a', HOST, '-p', String(port), '-js', '-sd', storeDir], env: { PATH: path }, stdio: ['ignore', 'ignore', 'pipe'] }, log);
+    let output = '';
+    // Only start-up lines matter (the ready line, a bind error): keep the first 64 KiB, drop the rest.
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (output.length < 65_536) output += chunk.toString();
+    });
+    const failure = await waitReady(child, port, () => output);
+    if (failure === undefined) {
+      const url = `nats://${HOST}:${port}`;
+      log.info({ url, pid: child.pid }, 'nats-server started');
+      return {
+        url,
+        child,
+        async stop() {
+          await child.stop('SIGTERM', 5000);
+          await rm(storeDir, { recursive: true, force: true });
+        },
+      };
+    }
+    await child.stop('SIGKILL');
+    // Another process took the port between our probe and the server's bind: try another.
+    if (attempt < PORT_ATTEMPTS && /address already in use/i.test(output)) continue;
+    await rm(storeDir, { recursive: true, force: true });
+    throw new BusUnavailableError(`nats-server did not start on ${HOST}:${port}: ${failure}; its last lines:\n${output.trim().split('\n').slice(-5).join('\n')}`);
+  }
+}
+
+function findOnPath(name: string, path: string): string | undefined {
+  for (const dir of path.split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Waits for the server's own ready line, then for a TCP connection to succeed; the reason when it does not. */
+async function waitReady(child: ManagedChild, port: number, output: () => string): Promise<string | undefined> {
+  const deadline = performance.now() + READY_TIMEOUT_MS;
+  let exit: string | undefined;
+  void child.exited.then((e) => (exit = describeExit(e)));
+  while (performance.now() < deadline) {
+    if (exit) return exit;
+    if (/Server is ready/.test(output()) && (await canConnect(port))) return undefined;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return `not ready after ${READY_TIMEOUT_MS} ms`;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: HOST, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

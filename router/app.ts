@@ -1,0 +1,114 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { routePath } from 'hono/route';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { DocRecord } from '../shared/artifact/index-artifact.ts';
+import { DsiError, ErrorCode, NotFoundError, PayloadTooLargeError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import type { RequestLimits } from './config.ts';
+import type { RouterMetrics } from './metrics.ts';
+import type { SearchService } from './search.ts';
+import { searchBodyParser } from './search-body.ts';
+import type { ClusterStatus } from './status.ts';
+
+/** HTTP routes of the router and nothing else: the work happens in what it is given. */
+export interface AppDeps {
+  readonly limits: RequestLimits;
+  readonly search: Pick<SearchService, 'search'>;
+  readonly docs: ReadonlyMap<string, DocRecord>;
+  readonly status: Pick<ClusterStatus, 'shards' | 'readiness'>;
+  readonly metrics: RouterMetrics;
+  readonly log: Logger;
+}
+
+/** The one place an error code becomes an HTTP status. */
+const STATUS_OF_CODE: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
+  [ErrorCode.BadInput]: 400,
+  [ErrorCode.NotFound]: 404,
+  [ErrorCode.PayloadTooLarge]: 413,
+  [ErrorCode.ShardUnavailable]: 503,
+  [ErrorCode.BusUnavailable]: 503,
+  [ErrorCode.Timeout]: 504,
+  [ErrorCode.CollectionFormat]: 500,
+  [ErrorCode.ArtifactInvalid]: 500,
+  [ErrorCode.BackendUnavailable]: 500,
+  [ErrorCode.Internal]: 500,
+};
+
+/** Label for requests that matched no route, so typos and scanners cannot blow up the metric's cardinality. */
+const UNMATCHED = 'unmatched';
+
+export function createApp(deps: AppDeps): Hono {
+  const { limits, search, docs, status, metrics, log } = deps;
+  const parseSearchBody = searchBodyParser(limits);
+  const app = new Hono();
+
+  const respondError = (c: Context, error: unknown): Response => {
+    const { status: httpStatus, code, message } = describeError(error);
+    metrics.countError(code);
+    // 503/504 are the cluster's state (a shard down), not a fault here: warn, and keep error for bugs.
+    if (httpStatus === 500) log.error({ err: error, method: c.req.method, path: c.req.path, code }, 'request failed');
+    else if (httpStatus >= 500) log.warn({ method: c.req.method, path: c.req.path, code, message }, 'request not served');
+    else log.debug({ method: c.req.method, path: c.req.path, code, message }, 'request refused');
+    return c.json({ error: { code, message } }, httpStatus);
+  };
+  app.onError((error, c) => respondError(c, error));
+  app.notFound((c) => respondError(c, new NotFoundError(`no route ${c.req.method} ${c.req.path}`)));
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    const route = routePath(c, -1);
+    metrics.observeHttp(route === '*' || route === '/*' ? UNMATCHED : route, c.req.method, c.res.status, (performance.now() - started) / 1000);
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.get('/readyz', (c) => {
+    const readiness = status.readiness();
+    return c.json(readiness, readiness.ready ? 200 : 503);
+  });
+
+  app.get('/metrics', async (c) => {
+    const { contentType, body } = await metrics.render();
+    return c.body(body, 200, { 'content-type': contentType });
+  });
+
+  app.get('/v1/shards', (c) => c.json({ shards: status.shards() }));
+
+  app.get('/v1/docs/:id', (c) => {
+    const id = c.req.param('id');
+    const doc = docs.get(id);
+    if (!doc) throw new NotFoundError(`no document with id '${id}'`);
+    return c.json({ id: doc.id, docid: doc.docid, title: doc.title, text: doc.text });
+  });
+
+  app.post(
+    '/v1/search',
+    bodyLimit({
+      maxSize: limits.maxBodyBytes,
+      onError: () => {
+        throw new PayloadTooLargeError(`the body is larger than ${limits.maxBodyBytes} bytes`);
+      },
+    }),
+    async (c) => {
+      const body = parseSearchBody(await c.req.text());
+      const response = await search.search(body);
+      if (response.degraded) metrics.countDegraded();
+      return c.json(response);
+    },
+  );
+
+  return app;
+}
+
+function describeError(error: unknown): { status: ContentfulStatusCode; code: ErrorCode; message: string } {
+  if (error instanceof DsiError) return { status: STATUS_OF_CODE[error.code], code: error.code, message: error.message };
+  if (error instanceof HTTPException) {
+    const status = error.status as ContentfulStatusCode;
+    const code = status === 413 ? ErrorCode.PayloadTooLarge : status === 404 ? ErrorCode.NotFound : status < 500 ? ErrorCode.BadInput : ErrorCode.Internal;
+    return { status, code, message: error.message || `HTTP ${status}` };
+  }
+  return { status: 500, code: ErrorCode.Internal, message: 'internal error' };
+}

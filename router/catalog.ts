@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { INDEX_LAYOUT, openIndex, readDocRecords, shardDirOf, verifyIndex, type DocRecord } from '../shared/artifact/index-artifact.ts';
+import { readJsonFile } from '../shared/artifact/json-file.ts';
+import type { Manifest } from '../shared/artifact/manifest.ts';
+import type { IndexConfig } from '../shared/config.ts';
+import type { GatingModel } from '../shared/model/gating.ts';
+import { loadGating } from '../shared/model/gating-store.ts';
+import { shardOfTopicMap } from '../cluster/pipeline.ts';
+
+/**
+ * What the router holds of an index, loaded and checked once at start-up: the gating
+ * model (to route), the document records (to title results and serve /v1/docs) and each
+ * shard's build report. Not the experts' models: those live in the expert processes.
+ */
+export interface ShardInfo {
+  readonly id: string;
+  readonly topics: readonly number[];
+  readonly docs: number;
+  readonly collision_rate: number;
+  readonly 'index_recall@1': number;
+  readonly 'hits@10': number | null;
+}
+
+export interface Catalog {
+  readonly dir: string;
+  readonly config: Readonly<IndexConfig>;
+  readonly gating: GatingModel;
+  readonly shardOfTopic: ReadonlyMap<number, string>;
+  readonly shards: readonly ShardInfo[];
+  readonly docs: ReadonlyMap<string, DocRecord>;
+}
+
+const REPORT_FILE = 'report.json';
+const ShardReportSchema = z.object({
+  collision_rate: z.number(),
+  'index_recall@1': z.number(),
+  'hits@10': z.number().nullable(),
+});
+
+export async function loadCatalog(dir: string): Promise<Catalog> {
+  const manifest: Manifest = await openIndex(dir);
+  const reportPaths = manifest.shards.map((s) => `${shardDirOf(s.id)}/${REPORT_FILE}`);
+  // Only what this process reads: the experts check their own shard's files.
+  await verifyIndex(dir, manifest, [INDEX_LAYOUT.gating, INDEX_LAYOUT.docs, ...reportPaths]);
+  const gating = await loadGating(join(dir, INDEX_LAYOUT.gating));
+  const shards: ShardInfo[] = [];
+  for (const [i, entry] of manifest.shards.entries()) {
+    const report = await readJsonFile(join(dir, reportPaths[i]!), ShardReportSchema);
+    shards.push(Object.freeze({ id: entry.id, topics: Object.freeze([...entry.topics]), docs: entry.docs, ...report }));
+  }
+  const docs = new Map((await readDocRecords(dir)).map((d) => [d.id, Object.freeze(d)]));
+  return Object.freeze({ dir, config: manifest.config, gating, shardOfTopic: shardOfTopicMap(manifest), shards: Object.freeze(shards), docs });
+}

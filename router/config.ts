@@ -1,0 +1,61 @@
+/**
+ * Everything that shapes a router, parsed once by `dsi router` (or `dsi up`) and handed
+ * down frozen. Nothing under router/ reads the environment or flags itself.
+ */
+export interface RequestLimits {
+  /** Largest accepted request body; larger ones get 413 before they are parsed. */
+  readonly maxBodyBytes: number;
+  /** Longest accepted query, in UTF-16 code units (JavaScript string length). */
+  readonly maxQueryChars: number;
+  readonly defaultK: number;
+  readonly maxK: number;
+  readonly maxFanout: number;
+}
+
+export interface BusCredentials {
+  readonly token?: string;
+  readonly user?: string;
+  readonly pass?: string;
+}
+
+export interface RouterConfig {
+  readonly indexDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly natsUrl: string;
+  readonly credentials: BusCredentials;
+  /** Time a search may spend waiting for shards, retries included. */
+  readonly deadlineMs: number;
+  /** Router requests per shard kept for the p50/p99 shown by GET /v1/shards. */
+  readonly latencyWindow: number;
+  readonly limits: RequestLimits;
+}
+
+export const DEFAULT_LIMITS: RequestLimits = Object.freeze({
+  maxBodyBytes: 16 * 1024,
+  maxQueryChars: 1000,
+  defaultK: 10,
+  maxK: 100,
+  maxFanout: 16,
+});
+
+export const ROUTER_DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  port: 8080,
+  natsUrl: 'nats://127.0.0.1:4222',
+  deadlineMs: 300,
+  latencyWindow: 1024,
+});
+
+export function routerConfig(values: Pick<RouterConfig, 'indexDir'> & Partial<RouterConfig>): RouterConfig {
+  return Object.freeze({
+    indexDir: values.indexDir,
+    host: values.host ?? ROUTER_DEFAULTS.host,
+    port: values.port ?? ROUTER_DEFAULTS.port,
+    natsUrl: values.natsUrl ?? ROUTER_DEFAULTS.natsUrl,
+    credentials: Object.freeze({ ...values.credentials }),
+    deadlineMs: values.deadlineMs ?? ROUTER_DEFAULTS.deadlineMs,
+    latencyWindow: values.latencyWindow ?? ROUTER_DEFAULTS.latencyWindow,
+    limits: Object.freeze({ ...DEFAULT_LIMITS, ...values.limits }),
+  });
+}
