@@ -21,13 +21,18 @@ export interface ExpertExample {
 }
 
 export interface ExpertOptimizers {
+  /** For the trie-node rows: the memory of which document is where. */
   readonly sparse: Readonly<AdamOptions>;
+  /** For the feature embeddings: kept gentler, since what they learn must carry over to documents never queried. */
+  readonly encoder: Readonly<AdamOptions>;
   readonly dense: tf.Optimizer;
 }
 
 export interface SearchOptions {
   beamWidth: number;
   topK: number;
+  /** Softmax temperature per depth of the node being expanded (default 1). */
+  temperatures?: readonly number[];
 }
 
 /** Initial scale of cosine logits: cos ∈ [−1, 1] needs stretching for a softmax to be sharp. */
@@ -144,7 +149,7 @@ export class ExpertModel {
     });
 
     this.encoder.table.accumulateBag(features.rows, features.weights, features.offsets, gradH0);
-    this.encoder.table.applyAdam(optimizers.sparse);
+    this.encoder.table.applyAdam(optimizers.encoder);
     levels.forEach((level, i) => this.nodes.accumulateGather(level.indices, gradNodes[i]!));
     this.nodes.applyAdam(optimizers.sparse);
     this.#serving = undefined;
@@ -169,7 +174,8 @@ export class ExpertModel {
     const scorer = (node: number): Float32Array => {
       const first = trie.firstChild[node]!;
       const out = new Float32Array(trie.childCount[node]!);
-      for (let c = 0; c < out.length; c++) out[c] = serving.scale * dot(query, queryOffset, serving.nodes, (first + c) * dim, dim);
+      const scale = serving.scale / (options.temperatures?.[trie.depth[node]!] ?? 1);
+      for (let c = 0; c < out.length; c++) out[c] = scale * dot(query, queryOffset, serving.nodes, (first + c) * dim, dim);
       return logSoftmaxInPlace(out);
     };
     return constrainedBeamSearch(trie, starts, scorer, options);

@@ -34,13 +34,14 @@ export async function trainExpert(input: ExpertTrainingInput, config: Readonly<I
   const docFeatures = stream.documentFeatures();
   const model = ExpertModel.create(DocIdTrie.fromPaths(input.paths), encoder, docFeatures);
   const sparse = { ...DEFAULT_SPARSE_ADAM, learningRate: config.expert.learningRate };
+  const encoderAdam = { ...DEFAULT_SPARSE_ADAM, learningRate: config.expert.encoderLearningRate };
   const dense = tf.train.adam(config.expert.denseLearningRate);
   try {
     const training = await trainEpochs(
       `shard ${input.shard}`,
       { epochs: config.expert.epochs, batchSize: config.expert.batchSize, seed: seed + 1 },
       (_epoch, rand) => stream.epoch(rand),
-      (batch) => model.trainStep(batch, { sparse, dense }),
+      (batch) => model.trainStep(batch, { sparse, encoder: encoderAdam, dense }),
       progress,
     );
     model.encoder.table.dropOptimizerState();

@@ -22,7 +22,7 @@ export async function trainGating(
   const stream = new ExampleStream(corpus, vocabulary, config.views, config.featurizer);
   const labels = Int32Array.from({ length: topicCount }, (_, i) => i);
   const model = GatingModel.create(encoder, labels, stream.documentFeatures(), docTopics);
-  const sparse = { ...DEFAULT_SPARSE_ADAM, learningRate: config.gating.learningRate };
+  const sparse = { ...DEFAULT_SPARSE_ADAM, learningRate: config.gating.encoderLearningRate };
   const dense = tf.train.adam(config.gating.denseLearningRate);
   try {
     const training = await trainEpochs(
