@@ -1,3 +1,4 @@
+import { stopSignal } from './stop-signal.ts';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { openIndex, shardDirOf, verifyIndex } from '../../shared/artifact/index-artifact.ts';
@@ -63,7 +64,7 @@ export const expertCommand: Command = {
       const replica = newReplicaId(hostname(), process.pid);
       const bus = await connectBus({ ...nats, name: `dsi-expert-${shard.id}-${replica}`, log });
       const service = new ExpertService({ expert, shard, config: manifest.config, bus, replica, version: SERVED_VERSION, log });
-      const stop = stopRequests();
+      const stop = stopSignal();
       try {
         await service.start();
         log.info({ shard: shard.id, replica, docs: shard.docs, topics: shard.topics, version: SERVED_VERSION, backend }, 'expert ready');
@@ -83,21 +84,3 @@ export const expertCommand: Command = {
     }
   },
 };
-
-/**
- * The first SIGTERM or SIGINT asks for a drain. Both listeners go once it arrives, so a
- * second signal meets Node's default handling and ends a drain that hangs.
- */
-function stopRequests(): { signal: Promise<NodeJS.Signals>; dispose(): void } {
-  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
-  let onSignal: (signal: NodeJS.Signals) => void = () => {};
-  const dispose = () => signals.forEach((s) => process.removeListener(s, onSignal));
-  const signal = new Promise<NodeJS.Signals>((resolve) => {
-    onSignal = (s) => {
-      dispose();
-      resolve(s);
-    };
-  });
-  signals.forEach((s) => process.on(s, onSignal));
-  return { signal, dispose };
-}

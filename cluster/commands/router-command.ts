@@ -1,6 +1,6 @@
 import { routerConfig, ROUTER_DEFAULTS } from '../../router/config.ts';
 import { startRouter } from '../../router/server.ts';
-import { stopSignal } from '../up/signals.ts';
+import { stopSignal } from './stop-signal.ts';
 import { intFlag, parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { NATS_FLAGS, NATS_FLAGS_HELP, natsSettings } from './expert-command.ts';
 import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';

@@ -3,7 +3,7 @@ import { ROUTER_DEFAULTS } from '../../router/config.ts';
 import { BadInputError } from '../../shared/errors.ts';
 import { describeExit } from '../up/children.ts';
 import { LocalCluster } from '../up/cluster.ts';
-import { stopSignal } from '../up/signals.ts';
+import { stopSignal } from './stop-signal.ts';
 import { intFlag, parseFlags, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { NATS_FLAGS, NATS_FLAGS_HELP, natsSettings } from './expert-command.ts';
 import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
