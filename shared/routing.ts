@@ -16,7 +16,7 @@ export function planRoute(
   featurizer: Readonly<FeaturizerOptions>,
 ): RoutePlan {
   const logp = gating.route([gating.encoder.vocabulary.encode(featurize(text, featurizer))]);
-  const routed = selectTopics(logp, gating.topicLabels, routing);
+  const routed = selectTopics(logp, gating.topicIds, routing);
   const byShard = new Map<string, RoutedTopic[]>();
   for (const t of routed) {
     const shard = shardOfTopic.get(t.topic);

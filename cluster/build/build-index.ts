@@ -119,15 +119,15 @@ async function trainAndSeal(staging: string, outDir: string, prepared: Prepared,
   const { config, docs, trainPairs, paths, shardTopics, topicCount, everything, globalVocabulary } = prepared;
   const { log } = options;
   const t = performance.now();
-  const docTopics = Int32Array.from(paths, (p) => p[0]!);
+  const { docRows, rowTopics } = gatingPrototypes(paths);
   const gatingJob: GatingJob = {
     kind: 'gating',
     outDir: join(staging, INDEX_LAYOUT.gating),
     config,
     corpus: everything,
     vocabulary: { ids: globalVocabulary.ids, idf: globalVocabulary.idf, documents: globalVocabulary.documents },
-    docTopics,
-    topicCount,
+    docRows,
+    rowTopics,
   };
   const shards = shardTopics.map((topicList, s) => ({ id: `s${s}`, topics: [...topicList].sort((a, b) => a - b) }));
   const expertJobs: ExpertJob[] = shards.map(({ id, topics }, s) => {
@@ -192,6 +192,23 @@ async function trainAndSeal(staging: string, outDir: string, prepared: Prepared,
   } finally {
     pipeline.dispose();
   }
+}
+
+/** One gating prototype per second-level DocID prefix (topic · cluster): row of each document, topic of each row. */
+function gatingPrototypes(paths: readonly (readonly number[])[]): { docRows: Int32Array; rowTopics: Int32Array } {
+  const rowOf = new Map<string, number>();
+  const rowTopics: number[] = [];
+  const docRows = Int32Array.from(paths, (p) => {
+    const key = p.length > 2 ? `${p[0]}-${p[1]}` : `${p[0]}`;
+    let row = rowOf.get(key);
+    if (row === undefined) {
+      row = rowTopics.length;
+      rowOf.set(key, row);
+      rowTopics.push(p[0]!);
+    }
+    return row;
+  });
+  return { docRows, rowTopics: Int32Array.from(rowTopics) };
 }
 
 /** Training (query, document) pairs of the split, featurized once; none when the split does not exist. */

@@ -23,8 +23,9 @@ export interface GatingJob {
   config: IndexConfig;
   corpus: TrainingCorpus;
   vocabulary: { ids: Uint32Array; idf: Float32Array; documents: number };
-  docTopics: Int32Array;
-  topicCount: number;
+  /** Gating prototype row of each document, and the topic of each row. */
+  docRows: Int32Array;
+  rowTopics: Int32Array;
 }
 
 export interface ExpertJob {
@@ -54,7 +55,7 @@ export function jobLabel(job: BuildJob): string {
 export async function runJob(job: BuildJob, progress: Progress): Promise<JobResult> {
   if (job.kind === 'gating') {
     const vocabulary = new Vocabulary(job.vocabulary.ids, job.vocabulary.idf, job.vocabulary.documents);
-    const { model, training } = await trainGating(job.corpus, vocabulary, job.docTopics, job.topicCount, job.config, progress);
+    const { model, training } = await trainGating(job.corpus, vocabulary, job.docRows, job.rowTopics, job.config, progress);
     await saveGating(job.outDir, model);
     model.dispose();
     return { kind: job.kind, label: jobLabel(job), training, peakRssBytes: process.resourceUsage().maxRSS * 1024 };

@@ -18,8 +18,6 @@ export function candidateLoss(
   normalizeCandidates = true,
 ): tf.Scalar {
   return tf.tidy(() => {
-    // Candidates may be shared by the whole batch (first dimension 1): broadcasting beats tiling,
-    // whose gradient is a loop of slices.
     const [batch, k] = [h.shape[0], candidates.shape[1]];
     // Elementwise product and sum, not a batched matMul: its stock gradient uses
     // transposed matMuls, which are slow on the wasm backend.
@@ -28,6 +26,21 @@ export function candidateLoss(
     const logp = tf.logSoftmax(tf.add(tf.mul(logits, scale), mask));
     const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, k)), 1);
     return tf.div(tf.neg(tf.sum(picked)), batch) as tf.Scalar;
+  });
+}
+
+/**
+ * The same cosine softmax when every example shares one candidate set (rows [R, d]):
+ * a matrix product instead of a [batch, R, d] broadcast, which for hundreds of rows
+ * would be hundreds of megabytes per step.
+ */
+export function sharedCandidateLoss(h: tf.Tensor2D, rows: tf.Tensor2D, targets: tf.Tensor1D, scale: tf.Scalar): tf.Scalar {
+  return tf.tidy(() => {
+    // Transposed explicitly: matMul's transpose flags are slow on the wasm backend.
+    const logits = tf.matMul(h, tf.transpose(l2normalize(rows)));
+    const logp = tf.logSoftmax(tf.mul(logits, scale));
+    const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, rows.shape[0])), 1);
+    return tf.div(tf.neg(tf.sum(picked)), h.shape[0]) as tf.Scalar;
   });
 }
 
