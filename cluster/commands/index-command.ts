@@ -1,4 +1,4 @@
-import { defaultIndexConfig, IndexConfigSchema } from '../../shared/config.ts';
+import { defaultIndexConfig, IndexConfigSchema, type IndexConfig } from '../../shared/config.ts';
 import { BadInputError } from '../../shared/errors.ts';
 import { createProgress } from '../../shared/progress.ts';
 import { buildIndex } from '../build/build-index.ts';
@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 
 export const indexCommand: Command = {
   summary: 'build an index (semantic DocIDs, gating model, one expert per shard) from a BEIR collection',
-  usage: `dsi index --corpus DIR --out DIR [--shards N] [--seed S] [--epochs N] [--gating-epochs N] [--dim D] [--topics T] [--parallel P] ${RUNTIME_FLAGS_HELP}`,
+  usage: `dsi index --corpus DIR --out DIR [--shards N] [--seed S] [--epochs N] [--gating-epochs N] [--dim D] [--topics T] [--parallel P] [--set JSON] ${RUNTIME_FLAGS_HELP}`,
   async run(argv, ctx) {
     const { values } = parseFlags(argv, {
       corpus: { type: 'string' },
@@ -20,6 +20,7 @@ export const indexCommand: Command = {
       dim: { type: 'string' },
       topics: { type: 'string' },
       parallel: { type: 'string' },
+      set: { type: 'string' },
       ...RUNTIME_FLAGS,
     });
     const corpusDir = requireFlag(values.corpus, '--corpus');
@@ -34,8 +35,11 @@ export const indexCommand: Command = {
       gatingEpochs: intFlag(values['gating-epochs'], '--gating-epochs', 0, 1000),
     };
     if (overrides.topics !== undefined && overrides.topics < shards) throw new BadInputError(`--topics (${overrides.topics}) must be at least --shards (${shards})`);
+    const settings = parseSettings(values.set);
     const configFor = (documents: number) => {
-      const base = defaultIndexConfig(documents, shards, seed);
+      const base = deepMerge(defaultIndexConfig(documents, shards, seed), settings) as IndexConfig;
+      const parsed = IndexConfigSchema.safeParse(base);
+      if (!parsed.success) throw new BadInputError(`--set: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       return IndexConfigSchema.parse({
         ...base,
         dim: overrides.dim ?? base.dim,
@@ -56,3 +60,22 @@ export const indexCommand: Command = {
     return 0;
   },
 };
+
+/** --set '{"expert":{"epochs":6}}': any index setting, deep-merged over the defaults (for sweeps). */
+function parseSettings(json: string | undefined): Record<string, unknown> {
+  if (json === undefined) return {};
+  try {
+    const value: unknown = JSON.parse(json);
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // Reported below with the flag's name.
+  }
+  throw new BadInputError(`--set must be a JSON object, got '${json}'`);
+}
+
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (!over || typeof over !== 'object' || Array.isArray(over) || !base || typeof base !== 'object') return over;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(out[k], v);
+  return out;
+}

@@ -46,7 +46,10 @@ const CANDIDATES: readonly Candidate[] = [
   { name: BackendName.Cpu, pkg: '@tensorflow/tfjs-backend-cpu', tfName: 'cpu' },
 ];
 
-/** Backends whose matMul is slow with transpose flags; they get the gradient fixes. */
+/**
+ * The gradient fixes are for wasm, whose matMul is slow with transpose flags; cpu gets
+ * them too (neutral there) so the two non-native backends compute gradients alike.
+ */
 const NEEDS_GRAD_FIXES: ReadonlySet<BackendName> = new Set([BackendName.Wasm, BackendName.Cpu]);
 
 /**

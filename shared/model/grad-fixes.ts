@@ -1,15 +1,17 @@
 /**
  * Gradient replacements for kernels whose stock TensorFlow.js gradients are slow on the
- * CPU-class backends we actually run on.
+ * backends we actually run on (no GPU, no native addon).
  *
  * BatchMatMul: the stock gradient (tfjs-core gradients/BatchMatMul_grad.js) expresses
- * every case through matMul with transposeA/transposeB set. On tfjs-backend-wasm, and on
- * tfjs-backend-cpu, a transposed operand is read with a strided access pattern; measured
- * on our 2-core machines that makes matMul 10–40× slower than transposing the operand
- * into a fresh tensor first and multiplying plainly. Training is dominated by these
- * gradients, so this version transposes explicitly and only ever calls matMul with both
- * flags false. The maths is the same as the stock one (C = op(A)·op(B), op = identity or
- * transpose of the last two axes), case by case:
+ * every case through matMul with transposeA/transposeB set. tfjs-backend-wasm reads a
+ * flagged operand with a strided access pattern that defeats its SIMD kernel: on our
+ * 2-core machines such a matMul is 10–40× slower than transposing the operand into a
+ * fresh tensor and multiplying plainly, and one forward+backward step of a
+ * [256×512]·[512×1024] product went from 371 ms to 29 ms with this version. (The cpu
+ * backend gains nothing, but nothing is lost either, and one gradient for both keeps
+ * their results alike.) It transposes explicitly and only ever calls matMul with both
+ * flags false. The maths is the stock one (C = op(A)·op(B), op = identity or transpose
+ * of the last two axes), case by case:
  *
  *   A·B     dA = dC·Bᵀ        dB = Aᵀ·dC
  *   A·Bᵀ    dA = dC·B         dB = dCᵀ·A
