@@ -66,7 +66,7 @@ export async function evaluate(options: {
     const ranked = result.hits.map((h) => h.id);
     dsi.add(ranked, relevant);
     const routedTopics = new Set(result.routed.map((r) => r.topic));
-    fanout += new Set(result.routed.map((r) => r.topic)).size;
+    fanout += routedTopics.size;
     if ([...relevant].some((id) => routedTopics.has(topicOfShardDoc.get(id)!))) routedRight++;
     const top = new Set(ranked);
     for (const shard of new Set([...relevant].map((id) => shardOfDoc.get(id)!))) {
