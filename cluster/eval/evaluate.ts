@@ -5,6 +5,7 @@ import type { Manifest } from '../../shared/artifact/manifest.ts';
 import { LatencyRecorder, RankingMetrics } from '../../shared/eval/metrics.ts';
 import { SHARD_FILES } from '../../experts/expert-store.ts';
 import { Bm25Baseline } from '../bm25.ts';
+import { ShardHitsTally } from './shard-hits.ts';
 import type { LocalPipeline } from '../pipeline.ts';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -46,14 +47,12 @@ export async function evaluate(options: {
   const queries = await loadQueries(options.corpusDir);
   const qrels = [...(await loadSplit(options.corpusDir, options.split, queries, docIndex))].slice(0, options.limit);
 
-  const shardOfDoc = new Map<string, string>();
-  for (const [shard, expert] of pipeline.experts) for (const id of expert.docIds) shardOfDoc.set(id, shard);
   const topicOfShardDoc = new Map<string, number>();
   for (const expert of pipeline.experts.values()) expert.docIds.forEach((id, i) => topicOfShardDoc.set(id, expert.model.trie.pathOf(expert.model.trie.leafOfDoc(i))[0]!));
 
   const dsi = new RankingMetrics();
   const dsiLatency = new LatencyRecorder();
-  const perShard = new Map<string, { queries: number; found: number }>();
+  const perShard = new ShardHitsTally(pipeline);
   let routedRight = 0;
   let fanout = 0;
   // Warm-up: the first calls pay for lazy initialisation (JIT, unit-row caches), not for search.
@@ -68,13 +67,7 @@ export async function evaluate(options: {
     const routedTopics = new Set(result.routed.map((r) => r.topic));
     fanout += routedTopics.size;
     if ([...relevant].some((id) => routedTopics.has(topicOfShardDoc.get(id)!))) routedRight++;
-    const top = new Set(ranked);
-    for (const shard of new Set([...relevant].map((id) => shardOfDoc.get(id)!))) {
-      const s = perShard.get(shard) ?? { queries: 0, found: 0 };
-      s.queries++;
-      if ([...relevant].some((id) => shardOfDoc.get(id) === shard && top.has(id))) s.found++;
-      perShard.set(shard, s);
-    }
+    perShard.add(relevant, new Set(ranked));
   }
 
   let bm25: SystemFigures | null = null;
@@ -92,17 +85,18 @@ export async function evaluate(options: {
     bm25 = figures(metrics, latency);
   }
 
+  const shardHits = perShard.result().byShard;
   const shards = [];
   for (const entry of manifest.shards) {
     const report = await readJsonFile(join(options.indexDir, shardDirOf(entry.id), SHARD_FILES.report), ShardReportSchema);
-    const s = perShard.get(entry.id);
+    const s = shardHits.get(entry.id);
     shards.push({
       id: entry.id,
       topics: entry.topics,
       docs: entry.docs,
       collision_rate: round(report.collision_rate),
       'index_recall@1': round(report['index_recall@1']),
-      'hits@10': round(s && s.queries > 0 ? s.found / s.queries : 0),
+      'hits@10': round(s?.hits10 ?? 0),
     });
   }
   return {

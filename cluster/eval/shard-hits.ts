@@ -6,28 +6,41 @@ export interface ShardHits {
 }
 
 /**
- * Hits@10 of the whole pipeline over a split's queries, attributed to the shard that holds
- * each query's relevant document (a query with several relevant documents counts once per shard).
+ * Hits@10 attributed to the shard that holds each query's relevant document (a query
+ * with relevant documents in several shards counts once for each of them).
  */
+export class ShardHitsTally {
+  readonly #shardOfDoc = new Map<string, string>();
+  readonly #tally = new Map<string, { queries: number; found: number }>();
+
+  constructor(pipeline: LocalPipeline) {
+    for (const [shard, expert] of pipeline.experts) for (const id of expert.docIds) this.#shardOfDoc.set(id, shard);
+  }
+
+  add(relevant: ReadonlySet<string>, top10: ReadonlySet<string>): void {
+    const shards = new Set([...relevant].map((id) => this.#shardOfDoc.get(id)!));
+    for (const shard of shards) {
+      const t = this.#tally.get(shard) ?? { queries: 0, found: 0 };
+      t.queries++;
+      if ([...relevant].some((id) => this.#shardOfDoc.get(id) === shard && top10.has(id))) t.found++;
+      this.#tally.set(shard, t);
+    }
+  }
+
+  result(): ShardHits {
+    const byShard = new Map<string, { queries: number; hits10: number }>();
+    for (const [shard, t] of this.#tally) byShard.set(shard, { queries: t.queries, hits10: t.queries > 0 ? t.found / t.queries : 0 });
+    return { byShard };
+  }
+}
+
+/** Shard Hits@10 of the whole pipeline over a split's queries; null when the collection has no such split. */
 export async function evaluateShardHits(pipeline: LocalPipeline, dir: string, split: string, docs: readonly BeirDoc[]): Promise<ShardHits | null> {
   if (!(await listSplits(dir)).includes(split)) return null;
   const docIndex = new Map(docs.map((d, i) => [d.id, i]));
   const queries = await loadQueries(dir);
   const qrels = await loadSplit(dir, split, queries, docIndex);
-  const shardOfDoc = new Map<string, string>();
-  for (const [shard, expert] of pipeline.experts) for (const id of expert.docIds) shardOfDoc.set(id, shard);
-  const tally = new Map<string, { queries: number; found: number }>();
-  for (const [queryId, relevant] of qrels) {
-    const top = new Set(pipeline.search(queries.get(queryId)!, 10).hits.map((h) => h.id));
-    const shards = new Set([...relevant].map((id) => shardOfDoc.get(id)!));
-    for (const shard of shards) {
-      const t = tally.get(shard) ?? { queries: 0, found: 0 };
-      t.queries++;
-      if ([...relevant].some((id) => shardOfDoc.get(id) === shard && top.has(id))) t.found++;
-      tally.set(shard, t);
-    }
-  }
-  const byShard = new Map<string, { queries: number; hits10: number }>();
-  for (const [shard, t] of tally) byShard.set(shard, { queries: t.queries, hits10: t.queries > 0 ? t.found / t.queries : 0 });
-  return { byShard };
+  const tally = new ShardHitsTally(pipeline);
+  for (const [queryId, relevant] of qrels) tally.add(relevant, new Set(pipeline.search(queries.get(queryId)!, 10).hits.map((h) => h.id)));
+  return tally.result();
 }
