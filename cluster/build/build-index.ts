@@ -12,6 +12,8 @@ import { loadGating } from '../../shared/model/gating-store.ts';
 import type { TrainingCorpus } from '../../shared/model/examples.ts';
 import { fullView, tokenizeDoc, type TokenizedDoc } from '../../shared/model/views.ts';
 import { SparseTable } from '../../shared/model/sparse-table.ts';
+import { packFeatures } from '../../shared/model/encoder.ts';
+import { normalizeRows } from '../../shared/model/heads.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { Progress } from '../../shared/progress.ts';
 import { featurize } from '../../shared/text/featurizer.ts';
@@ -232,18 +234,10 @@ async function loadTrainingPairs(dir: string, split: string, docs: readonly Beir
 function semanticDocIds(docs: readonly TokenizedDoc[], vocabulary: Vocabulary, config: Readonly<IndexConfig>): number[][] {
   const dim = config.dim;
   const table = new SparseTable(vocabulary.size, dim).initNormal(mulberry32(config.seed), 1);
-  const vectors = new Float32Array(docs.length * dim);
-  const one = new Int32Array([0, 0]);
-  docs.forEach((doc, i) => {
-    const f = vocabulary.encode(fullView(doc, config.featurizer));
-    one[1] = f.rows.length;
-    table.bag(f.rows, f.weights, one, vectors.subarray(i * dim, (i + 1) * dim));
-  });
-  for (let i = 0; i < docs.length; i++) {
-    const v = vectors.subarray(i * dim, (i + 1) * dim);
-    const n = Math.hypot(...v);
-    if (n > 0) for (let k = 0; k < dim; k++) v[k]! /= n;
-  }
+  const features = packFeatures(docs.map((doc) => vocabulary.encode(fullView(doc, config.featurizer))));
+  const bags = new Float32Array(docs.length * dim);
+  table.bag(features.rows, features.weights, features.offsets, bags);
+  const vectors = normalizeRows(bags, dim);
   return buildSemanticDocIds(vectors, docs.length, dim, { ...config.docids, seed: config.seed });
 }
 
