@@ -2,8 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDemoIndex } from './helpers/demo-index.ts';
-import { DEMO_CORPUS } from './helpers/cli.ts';
+import { buildDemoIndex, demoQueries } from './helpers/demo-index.ts';
 import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.ts';
 import { ProcessRegistry, type DsiProcess } from './helpers/processes.ts';
 
@@ -25,11 +24,7 @@ const replicas: Record<string, DsiProcess[]> = { s0: [], s1: [] };
 const queriesOf: Record<string, string[]> = { s0: [], s1: [] };
 let bothShards: string;
 
-const QUERIES = readFileSync(join(DEMO_CORPUS, 'queries.jsonl'), 'utf8')
-  .trim()
-  .split('\n')
-  .map((l) => (JSON.parse(l) as { text: string }).text)
-  .filter((_, i) => i % 12 === 0);
+const QUERIES = demoQueries(12);
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'dsi-failover-'));

@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalPipeline } from '../cluster/pipeline.ts';
 import { initBackend } from '../shared/model/backend.ts';
-import { buildDemoIndex } from './helpers/demo-index.ts';
+import { buildDemoIndex, demoQueries } from './helpers/demo-index.ts';
 import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.ts';
 import { ProcessRegistry, type DsiProcess } from './helpers/processes.ts';
-import { DEMO_CORPUS } from './helpers/cli.ts';
 
 /**
  * The router over HTTP against real experts on a real nats-server, one replica per shard:
@@ -22,11 +21,7 @@ const processes = new ProcessRegistry();
 const experts = new Map<string, DsiProcess>();
 let base: string;
 
-const QUERIES = readFileSync(join(DEMO_CORPUS, 'queries.jsonl'), 'utf8')
-  .trim()
-  .split('\n')
-  .map((l) => (JSON.parse(l) as { text: string }).text)
-  .filter((_, i) => i % 48 === 0);
+const QUERIES = demoQueries(48);
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'dsi-router-'));

@@ -1,12 +1,11 @@
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { BusUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { describeExit, spawnChild, type ManagedChild } from './children.ts';
-import { freePort } from './ports.ts';
+import { canConnect, freePort } from './ports.ts';
 
 /** A nats-server that `dsi up` started for itself, on a free loopback port, with JetStream in a temporary folder. */
 export interface LocalNats {
@@ -75,19 +74,8 @@ async function waitReady(child: ManagedChild, port: number, output: () => string
   void child.exited.then((e) => (exit = describeExit(e)));
   while (performance.now() < deadline) {
     if (exit) return exit;
-    if (/Server is ready/.test(output()) && (await canConnect(port))) return undefined;
+    if (/Server is ready/.test(output()) && (await canConnect(HOST, port))) return undefined;
     await new Promise((r) => setTimeout(r, 50));
   }
   return `not ready after ${READY_TIMEOUT_MS} ms`;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: HOST, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

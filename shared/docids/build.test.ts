@@ -1,22 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../errors.ts';
 import { mulberry32 } from '../util/random.ts';
+import { randomUnit } from '../../test/helpers/vectors.ts';
 import { assignTopicsToShards, buildSemanticDocIds, formatDocId, parseDocId, type DocIdOptions } from './build.ts';
-
-function randomUnit(n: number, dim: number, seed: number): Float32Array {
-  const r = mulberry32(seed);
-  const data = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let d = 0; d < dim; d++) {
-      const x = r() - 0.5;
-      data[i * dim + d] = x;
-      s += x * x;
-    }
-    for (let d = 0; d < dim; d++) data[i * dim + d] /= Math.sqrt(s);
-  }
-  return data;
-}
 
 /** Unique and prefix-free, checked directly on the strings. */
 function expectUniquePrefixFree(paths: number[][]): void {

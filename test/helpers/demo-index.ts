@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DEMO_CORPUS, runDsi } from './cli.ts';
 
 /**
@@ -19,4 +21,13 @@ export async function buildDemoIndex(dir: string, opts: DemoIndexOptions = {}): 
   const result = await runDsi(args);
   if (result.code !== 0) throw new Error(`dsi ${args.join(' ')} failed (exit ${result.code}):\n${result.stderr.slice(-4000)}`);
   return dir;
+}
+
+/** Texts of every `every`-th query of the demo collection: realistic traffic for tests. */
+export function demoQueries(every: number): string[] {
+  return readFileSync(join(DEMO_CORPUS, 'queries.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { text: string }).text)
+    .filter((_, i) => i % every === 0);
 }

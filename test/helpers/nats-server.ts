@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { canConnect, freePort } from '../../cluster/up/ports.ts';
 
 /**
  * A real `nats-server` (from PATH) on a free loopback port, for integration tests: the bus
@@ -43,7 +43,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
 
   const launch = async (fixedPort?: number): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
-      port = fixedPort ?? (await freePort());
+      port = fixedPort ?? (await freePort(HOST));
       const args = ['-a', HOST, '-p', String(port)];
       if (storeDir) args.push('-js', '-sd', storeDir);
       if (opts.token) args.push('--auth', opts.token);
@@ -103,19 +103,6 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   };
 }
 
-/** A port the OS just handed out for 127.0.0.1 and took back: free unless someone races us to it. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Waits for the server's own "ready" line (so a foreign listener on the port is not taken
  * for it) and then for a TCP connection to succeed; fails early if the server exits.
@@ -124,19 +111,8 @@ async function waitUntilAccepting(proc: ChildProcess, port: number, log: () => s
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`exited with ${proc.exitCode ?? proc.signalCode}`);
-    if (/Server is ready/.test(log()) && (await canConnect(port))) return;
+    if (/Server is ready/.test(log()) && (await canConnect(HOST, port))) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`not accepting connections after ${READY_TIMEOUT_MS} ms`);
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: HOST, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
