@@ -19,6 +19,7 @@ import type { LoadedExpert } from './expert-store.ts';
 import { searchShard } from './expert-search.ts';
 
 export interface ExpertServiceOptions {
+  /** The model served first; swap() replaces it. */
   readonly expert: LoadedExpert;
   /** The shard's manifest entry: its id names the subjects, topics and docs go into heartbeats. */
   readonly shard: Readonly<Pick<ShardEntry, 'id' | 'topics' | 'docs'>>;
@@ -39,7 +40,7 @@ export interface ExpertServiceStats {
   draining: boolean;
 }
 
-type Identity = Omit<Heartbeat, 'inflight' | 'served' | 'draining'>;
+type Identity = Omit<Heartbeat, 'inflight' | 'served' | 'draining' | 'version' | 'docs'>;
 type ErrorReply = Extract<SearchReply, { ok: false }>;
 
 /**
@@ -55,6 +56,8 @@ export class ExpertService {
   readonly #subjects: { search: string; replicaSearch: string; queue: string; heartbeat: string };
   readonly #identity: Identity;
   readonly #beamWidth: number;
+  /** The model answering requests, its version and document count: replaced together by swap(). */
+  #serving: { expert: LoadedExpert; version: number; docs: number };
   readonly #subscriptions: BusSubscription[] = [];
   #inflight = 0;
   #served = 0;
@@ -78,13 +81,36 @@ export class ExpertService {
       v: PROTOCOL_VERSION,
       shard: shard.id,
       replica,
-      version: opts.version,
       topics: [...shard.topics],
-      docs: shard.docs,
       pid: process.pid,
       started_at: new Date().toISOString(),
     };
     this.#beamWidth = opts.config.decode.beamWidth;
+    this.#serving = { expert: opts.expert, version: opts.version, docs: shard.docs };
+  }
+
+  /** The model answering requests now (whoever stops the service frees it). */
+  get expert(): LoadedExpert {
+    return this.#serving.expert;
+  }
+
+  /** The model version answering requests now. */
+  get version(): number {
+    return this.#serving.version;
+  }
+
+  /**
+   * Serves `expert` from the next request on and returns the model it replaces, for the
+   * caller to free. Searches run one at a time and synchronously (see #answer), so no
+   * search ever sees half of a swap and none waits for it: the switch is one assignment
+   * between two searches. A heartbeat goes out at once so routers see the new version.
+   */
+  swap(expert: LoadedExpert, version: number, docs: number): LoadedExpert {
+    const old = this.#serving.expert;
+    this.#serving = { expert, version, docs };
+    this.#log.info({ version, docs }, 'serving new model version');
+    this.#heartbeat();
+    return old;
   }
 
   get replica(): string {
@@ -154,10 +180,10 @@ export class ExpertService {
     try {
       await previous;
       await yieldToEventLoop();
-      const { expert, config } = this.#opts;
-      const hits = searchShard(expert, request.query, request.topics, { beamWidth: Math.max(this.#beamWidth, request.k), topK: request.k }, config.featurizer);
+      const { expert, version } = this.#serving;
+      const hits = searchShard(expert, request.query, request.topics, { beamWidth: Math.max(this.#beamWidth, request.k), topK: request.k }, this.#opts.config.featurizer);
       // took_ms counts from receipt, so time spent queued behind other requests in this process shows.
-      this.#reply(message, { ok: true, shard: this.#identity.shard, replica: this.#identity.replica, version: this.#identity.version, hits, took_ms: performance.now() - received });
+      this.#reply(message, { ok: true, shard: this.#identity.shard, replica: this.#identity.replica, version, hits, took_ms: performance.now() - received });
     } catch (error) {
       this.#log.error({ err: error, query: request.query }, 'search failed');
       this.#reply(message, this.#failure(error));
@@ -188,7 +214,7 @@ export class ExpertService {
   }
 
   #heartbeat(): void {
-    const beat: Heartbeat = { ...this.#identity, inflight: this.#inflight, served: this.#served, draining: this.#draining };
+    const beat: Heartbeat = { ...this.#identity, version: this.#serving.version, docs: this.#serving.docs, inflight: this.#inflight, served: this.#served, draining: this.#draining };
     try {
       this.#opts.bus.publish(this.#subjects.heartbeat, encode(beat));
     } catch (error) {

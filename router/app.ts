@@ -16,7 +16,7 @@ import type { ClusterStatus } from './status.ts';
 export interface AppDeps {
   readonly limits: RequestLimits;
   readonly search: Pick<SearchService, 'search'>;
-  readonly docs: ReadonlyMap<string, DocRecord>;
+  readonly docs: Pick<ReadonlyMap<string, DocRecord>, 'get'>;
   readonly status: Pick<ClusterStatus, 'shards' | 'readiness'>;
   readonly metrics: RouterMetrics;
   readonly log: Logger;

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { z } from 'zod';
 import { INDEX_LAYOUT, openIndex, readDocRecords, shardDirOf, verifyIndex, type DocRecord } from '../shared/artifact/index-artifact.ts';
 import { readJsonFile } from '../shared/artifact/json-file.ts';
 import type { Manifest } from '../shared/artifact/manifest.ts';
@@ -7,6 +6,12 @@ import type { IndexConfig } from '../shared/config.ts';
 import type { GatingModel } from '../shared/model/gating.ts';
 import { loadGating } from '../shared/model/gating-store.ts';
 import { shardOfTopicMap } from '../cluster/pipeline.ts';
+import { ShardFiguresSchema } from '../shared/registry/records.ts';
+
+/** What the router's parts read the catalog through: the local one never changes, the registry's is replaced as the registry changes. */
+export interface CatalogSource {
+  readonly current: Catalog;
+}
 
 /**
  * What the router holds of an index, loaded and checked once at start-up: the gating
@@ -17,13 +22,20 @@ export interface ShardInfo {
   readonly id: string;
   readonly topics: readonly number[];
   readonly docs: number;
+  /** Version the registry names as current (1 for an index folder), the one before it, and when it changed. */
+  readonly version: number;
+  readonly previous_version: number | null;
+  readonly retrained_at: string | null;
   readonly collision_rate: number;
   readonly 'index_recall@1': number;
   readonly 'hits@10': number | null;
 }
 
 export interface Catalog {
-  readonly dir: string;
+  /** Where it came from: an index folder, or "registry". */
+  readonly source: string;
+  /** Version of the gating model (1 for an index folder). */
+  readonly gatingVersion: number;
   readonly config: Readonly<IndexConfig>;
   readonly gating: GatingModel;
   readonly shardOfTopic: ReadonlyMap<number, string>;
@@ -32,11 +44,7 @@ export interface Catalog {
 }
 
 const REPORT_FILE = 'report.json';
-const ShardReportSchema = z.object({
-  collision_rate: z.number(),
-  'index_recall@1': z.number(),
-  'hits@10': z.number().nullable(),
-});
+const ShardReportSchema = ShardFiguresSchema;
 
 export async function loadCatalog(dir: string): Promise<Catalog> {
   const manifest: Manifest = await openIndex(dir);
@@ -47,8 +55,8 @@ export async function loadCatalog(dir: string): Promise<Catalog> {
   const shards: ShardInfo[] = [];
   for (const [i, entry] of manifest.shards.entries()) {
     const report = await readJsonFile(join(dir, reportPaths[i]!), ShardReportSchema);
-    shards.push(Object.freeze({ id: entry.id, topics: Object.freeze([...entry.topics]), docs: entry.docs, ...report }));
+    shards.push(Object.freeze({ id: entry.id, topics: Object.freeze([...entry.topics]), docs: entry.docs, version: 1, previous_version: null, retrained_at: null, ...report }));
   }
   const docs = new Map((await readDocRecords(dir)).map((d) => [d.id, Object.freeze(d)]));
-  return Object.freeze({ dir, config: manifest.config, gating, shardOfTopic: shardOfTopicMap(manifest), shards: Object.freeze(shards), docs });
+  return Object.freeze({ source: dir, gatingVersion: 1, config: manifest.config, gating, shardOfTopic: shardOfTopicMap(manifest), shards: Object.freeze(shards), docs });
 }

@@ -19,7 +19,8 @@ export interface BusCredentials {
 }
 
 export interface RouterConfig {
-  readonly indexDir: string;
+  /** The index folder to serve; undefined: the registry in NATS is the source (and is followed). */
+  readonly indexDir: string | undefined;
   readonly host: string;
   readonly port: number;
   readonly natsUrl: string;
@@ -47,7 +48,7 @@ export const ROUTER_DEFAULTS = Object.freeze({
   latencyWindow: 1024,
 });
 
-export function routerConfig(values: Pick<RouterConfig, 'indexDir'> & Partial<RouterConfig>): RouterConfig {
+export function routerConfig(values: Partial<RouterConfig>): RouterConfig {
   return Object.freeze({
     indexDir: values.indexDir,
     host: values.host ?? ROUTER_DEFAULTS.host,

@@ -18,7 +18,8 @@ export class RouterMetrics {
   readonly #errors: Counter<'code'>;
   readonly #degraded: Counter;
 
-  constructor(shards: readonly ShardInfo[], view: ShardView) {
+  /** `shards` is asked at every scrape: the shard list can change while the router runs. */
+  constructor(shards: () => readonly ShardInfo[], view: ShardView) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'dsi_router_' });
     this.#requests = new Counter({ name: 'dsi_http_requests_total', help: 'HTTP requests answered, by route and status', labelNames: ['route', 'method', 'status'], registers });
@@ -27,14 +28,23 @@ export class RouterMetrics {
     this.#errors = new Counter({ name: 'dsi_errors_total', help: 'Errors, by code (HTTP error responses and shard failures)', labelNames: ['code'], registers });
     this.#degraded = new Counter({ name: 'dsi_search_degraded_total', help: 'Searches answered without some of their shards', registers });
     const quality = (name: string, help: string, value: (s: ShardInfo) => number | null) => {
-      const gauge = new Gauge({ name, help, labelNames: ['shard'], registers });
-      for (const s of shards) {
-        const v = value(s);
-        if (v !== null) gauge.set({ shard: s.id }, v);
-      }
+      new Gauge({
+        name,
+        help,
+        labelNames: ['shard'],
+        registers,
+        collect() {
+          this.reset();
+          for (const s of shards()) {
+            const v = value(s);
+            if (v !== null) this.set({ shard: s.id }, v);
+          }
+        },
+      });
     };
     quality('dsi_shard_collision_rate', 'Share of a shard\'s documents whose text decodes to a DocID another document\'s text also decodes to (build report)', (s) => s.collision_rate);
     quality('dsi_shard_index_recall_at_1', 'Share of a shard\'s documents whose text decodes top-1 to their own DocID (build report)', (s) => s['index_recall@1']);
+    quality('dsi_shard_model_version', 'Model version the catalog names as current for a shard', (s) => s.version);
     quality('dsi_shard_hits_at_10', 'Hits@10 of the report split\'s queries of a shard (build report)', (s) => s['hits@10']);
     new Gauge({
       name: 'dsi_shard_live_replicas',
@@ -42,7 +52,8 @@ export class RouterMetrics {
       labelNames: ['shard'],
       registers,
       collect() {
-        for (const s of shards) this.set({ shard: s.id }, view.liveReplicas(s.id).length);
+        this.reset();
+        for (const s of shards()) this.set({ shard: s.id }, view.liveReplicas(s.id).length);
       },
     });
   }

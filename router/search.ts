@@ -2,7 +2,7 @@ import { ShardUnavailableError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { RoutingOptions } from '../shared/model/gating.ts';
 import { mergeHits, planRoute } from '../shared/routing.ts';
-import type { Catalog } from './catalog.ts';
+import type { Catalog, CatalogSource } from './catalog.ts';
 import type { Fanout, ShardFailure, ShardHit } from './fanout.ts';
 import type { SearchBody } from './search-body.ts';
 
@@ -21,6 +21,8 @@ export interface SearchResponse {
   /** Some shard the query was routed to did not answer: results come from the others. */
   readonly degraded: boolean;
   readonly missing_shards: string[];
+  /** Which replica and model version of each shard answered. */
+  readonly answered_by: { shard: string; replica: string; version: number }[];
 }
 
 /**
@@ -28,35 +30,45 @@ export interface SearchResponse {
  * shards of the routed topics → merge; plus titles, and the shards that did not answer.
  */
 export class SearchService {
-  readonly #catalog: Catalog;
+  readonly #catalog: CatalogSource;
   readonly #fanout: Fanout;
-  /** Routing options for each fanout a request may ask for, built once. */
-  readonly #routing: Map<number | undefined, Readonly<RoutingOptions>>;
+  readonly #maxFanout: number;
+  /** Routing options for each fanout a request may ask for, built once per catalog config. */
+  #routing: { config: Catalog['config']; byFanout: Map<number | undefined, Readonly<RoutingOptions>> } | undefined;
 
   readonly #log: Logger;
   /** Degraded answers are logged at most once a second, with how many there were: an outage must not flood the log. */
   #degradedSince = 0;
   #degradedCount = 0;
 
-  constructor(catalog: Catalog, fanout: Fanout, maxFanout: number, log: Logger) {
+  constructor(catalog: CatalogSource, fanout: Fanout, maxFanout: number, log: Logger) {
     this.#catalog = catalog;
     this.#fanout = fanout;
+    this.#maxFanout = maxFanout;
     this.#log = log;
-    const base = catalog.config.routing;
-    this.#routing = new Map<number | undefined, Readonly<RoutingOptions>>([[undefined, base]]);
-    for (let f = 1; f <= maxFanout; f++) this.#routing.set(f, Object.freeze({ ...base, maxFanout: f }));
+  }
+
+  #routingFor(config: Catalog['config'], fanout: number | undefined): Readonly<RoutingOptions> {
+    if (this.#routing?.config !== config) {
+      const base = config.routing;
+      const byFanout = new Map<number | undefined, Readonly<RoutingOptions>>([[undefined, base]]);
+      for (let f = 1; f <= this.#maxFanout; f++) byFanout.set(f, Object.freeze({ ...base, maxFanout: f }));
+      this.#routing = { config, byFanout };
+    }
+    return this.#routing.byFanout.get(fanout) ?? { ...config.routing, maxFanout: fanout ?? config.routing.maxFanout };
   }
 
   /** Runs the gating model once so the first request does not pay for compilation and first-use allocations. */
   warmUp(): void {
-    const { gating, shardOfTopic, config } = this.#catalog;
+    const { gating, shardOfTopic, config } = this.#catalog.current;
     planRoute(gating, shardOfTopic, 'warm up', config.routing, config.featurizer);
   }
 
   async search(body: SearchBody): Promise<SearchResponse> {
     const started = performance.now();
-    const { gating, shardOfTopic, config, docs } = this.#catalog;
-    const routing = this.#routing.get(body.fanout) ?? { ...config.routing, maxFanout: body.fanout ?? config.routing.maxFanout };
+    // One snapshot for the whole search: a catalog swapped in meanwhile serves the next one.
+    const { gating, shardOfTopic, config, docs } = this.#catalog.current;
+    const routing = this.#routingFor(config, body.fanout);
     const plan = planRoute(gating, shardOfTopic, body.query, routing, config.featurizer);
     const { answers, failures } = await this.#fanout.query(plan.byShard, body.query, body.k);
     if (answers.length === 0 && failures.length > 0) {
@@ -71,6 +83,7 @@ export class SearchService {
       took_ms: performance.now() - started,
       degraded: failures.length > 0,
       missing_shards: failures.map((f) => f.shard).sort(),
+      answered_by: answers.map((a) => ({ shard: a.shard, replica: a.replica, version: a.version })).sort((a, b) => a.shard.localeCompare(b.shard)),
     };
   }
 

@@ -3,7 +3,9 @@ import { serve, type ServerType } from '@hono/node-server';
 import { connectBus, type Bus } from '../shared/bus/connection.ts';
 import type { Logger } from '../shared/log.ts';
 import { createApp } from './app.ts';
-import { loadCatalog } from './catalog.ts';
+import { loadCatalog, type Catalog, type CatalogSource } from './catalog.ts';
+import { RegistryCatalog } from './registry-catalog.ts';
+import { Registry } from '../shared/registry/registry.ts';
 import type { RouterConfig } from './config.ts';
 import { Fanout } from './fanout.ts';
 import { LatencyWindow } from './latency-window.ts';
@@ -24,32 +26,41 @@ export interface RouterHandle {
  * Assembles a router: everything is built and warmed up here, once, so that requests
  * only ever run the hot path. Order matters: the heartbeat subscription is live before
  * the HTTP port opens, so /readyz turns 200 as soon as every shard has been heard from.
+ * The catalog comes from an index folder (fixed) or from the registry (followed: new
+ * shards, versions and gating models are picked up without a restart).
  */
 export async function startRouter(config: RouterConfig, log: Logger): Promise<RouterHandle> {
-  const catalog = await loadCatalog(config.indexDir);
-  const shardIds = catalog.shards.map((s) => s.id);
   let bus: Bus | undefined;
+  let catalog: (CatalogSource & { close(): Promise<void> }) | undefined;
   try {
     bus = await connectBus({ url: config.natsUrl, name: 'dsi-router', ...config.credentials, log });
-    const view = new ShardView(shardIds);
+    catalog = config.indexDir === undefined ? await RegistryCatalog.open(await Registry.open(bus), log) : staticCatalog(await loadCatalog(config.indexDir));
+    const source = catalog;
+    const view = new ShardView(source.current.shards.map((s) => s.id));
     const heartbeats = followHeartbeats(bus, view, log);
     await bus.flush();
 
-    const latency = new Map(shardIds.map((id) => [id, new LatencyWindow(config.latencyWindow)]));
-    const metrics = new RouterMetrics(catalog.shards, view);
+    const latency = new Map<string, LatencyWindow>();
+    const metrics = new RouterMetrics(() => source.current.shards, view);
     const fanout = new Fanout(bus, view, (shard, ms, outcome) => {
       metrics.observeShard(shard, ms, outcome);
-      latency.get(shard)?.record(ms);
+      let window = latency.get(shard);
+      if (!window) latency.set(shard, (window = new LatencyWindow(config.latencyWindow)));
+      window.record(ms);
     }, { deadlineMs: config.deadlineMs });
-    const search = new SearchService(catalog, fanout, config.limits.maxFanout, log);
+    const search = new SearchService(source, fanout, config.limits.maxFanout, log);
     search.warmUp();
-    const status = new ClusterStatus(catalog, view, latency, bus);
-    const app = createApp({ limits: config.limits, search, docs: catalog.docs, status, metrics, log });
+    if (source instanceof RegistryCatalog) {
+      source.onChange((next) => view.track(next.shards.map((s) => s.id)));
+      await source.follow();
+    }
+    const status = new ClusterStatus(source, view, latency, bus);
+    const app = createApp({ limits: config.limits, search, docs: { get: (id) => source.current.docs.get(id) }, status, metrics, log });
 
     const server = await listen(app.fetch, config.host, config.port);
     const port = (server.address() as AddressInfo).port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    log.info({ url, index: config.indexDir, shards: shardIds, deadline_ms: config.deadlineMs }, 'router listening');
+    log.info({ url, source: source.current.source, shards: view.shards, deadline_ms: config.deadlineMs }, 'router listening');
 
     const connectedBus = bus;
     let closing: Promise<void> | undefined;
@@ -59,20 +70,30 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ro
       close(graceMs = 5000) {
         closing ??= (async () => {
           await closeServer(server, graceMs);
+          await source.close();
           // A drain needs the server; with NATS gone it may never finish, and close() ends the reconnect loop either way.
           await settleWithin(Promise.all([heartbeats.drain(), connectedBus.drain()]), graceMs).catch((error: unknown) => log.warn({ err: (error as Error).message }, 'bus drain failed'));
           await connectedBus.close();
-          catalog.gating.dispose();
           log.info('router stopped');
         })();
         return closing;
       },
     };
   } catch (error) {
+    await catalog?.close();
     await bus?.close();
-    catalog.gating.dispose();
     throw error;
   }
+}
+
+/** An index folder's catalog: it never changes while the router runs. */
+function staticCatalog(catalog: Catalog): CatalogSource & { close(): Promise<void> } {
+  return {
+    current: catalog,
+    async close() {
+      catalog.gating.dispose();
+    },
+  };
 }
 
 function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {

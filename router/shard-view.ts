@@ -76,6 +76,13 @@ export class ShardView {
     return [...this.#shards.keys()];
   }
 
+  /** Follows the catalog's shard list: new shards start with no replicas, removed ones are forgotten. */
+  track(ids: readonly string[]): void {
+    const wanted = new Set(ids);
+    for (const id of wanted) if (!this.#shards.has(id)) this.#shards.set(id, { replicas: new Map(), turn: 0 });
+    for (const id of [...this.#shards.keys()]) if (!wanted.has(id)) this.#shards.delete(id);
+  }
+
   /**
    * Takes one decoded heartbeat message. Returns false (and changes nothing) for a message
    * that is not a valid heartbeat or names a shard this index does not have.

@@ -1,5 +1,5 @@
 import type { Bus } from '../shared/bus/connection.ts';
-import type { Catalog } from './catalog.ts';
+import type { CatalogSource } from './catalog.ts';
 import type { LatencyWindow } from './latency-window.ts';
 import type { ReplicaStatus, ShardView } from './shard-view.ts';
 
@@ -10,6 +10,10 @@ export interface ShardStatus {
   readonly docs: number;
   /** Model version the live replicas serve (the highest, should they differ); null with none live. */
   readonly version: number | null;
+  /** Version the catalog (the registry) names as current, and the one kept for rollback. */
+  readonly published_version: number;
+  readonly previous_version: number | null;
+  readonly retrained_at: string | null;
   readonly live_replicas: number;
   readonly replicas: readonly ReplicaStatus[];
   readonly collision_rate: number;
@@ -24,12 +28,12 @@ export interface Readiness {
 }
 
 export class ClusterStatus {
-  readonly #catalog: Catalog;
+  readonly #catalog: CatalogSource;
   readonly #view: ShardView;
   readonly #latency: ReadonlyMap<string, LatencyWindow>;
   readonly #bus: Pick<Bus, 'isConnected'>;
 
-  constructor(catalog: Catalog, view: ShardView, latency: ReadonlyMap<string, LatencyWindow>, bus: Pick<Bus, 'isConnected'>) {
+  constructor(catalog: CatalogSource, view: ShardView, latency: ReadonlyMap<string, LatencyWindow>, bus: Pick<Bus, 'isConnected'>) {
     this.#catalog = catalog;
     this.#view = view;
     this.#latency = latency;
@@ -37,7 +41,7 @@ export class ClusterStatus {
   }
 
   shards(): ShardStatus[] {
-    return this.#catalog.shards.map((s) => {
+    return this.#catalog.current.shards.map((s) => {
       const live = this.#view.liveReplicas(s.id);
       const window = this.#latency.get(s.id);
       const [p50, p99] = window ? window.percentiles([0.5, 0.99]) : [null, null];
@@ -46,6 +50,9 @@ export class ClusterStatus {
         topics: s.topics,
         docs: s.docs,
         version: live.length > 0 ? Math.max(...live.map((r) => r.version)) : null,
+        published_version: s.version,
+        previous_version: s.previous_version,
+        retrained_at: s.retrained_at,
         live_replicas: live.length,
         replicas: live,
         collision_rate: s.collision_rate,

@@ -203,6 +203,8 @@ describe('dsi expert', () => {
       drain: () => bus.drain(),
       close: () => bus.close(),
       closed: () => bus.closed(),
+      keyValue: (bucket) => bus.keyValue(bucket),
+      objectStore: (bucket) => bus.objectStore(bucket),
     };
     const silent = createLogger({ name: 'expert-test', level: 'silent' });
     const service = new ExpertService({ expert: local, shard: entry, config: manifest.config, bus: tapped, replica: 'in-process', version: 7, log: silent });

@@ -56,7 +56,7 @@ describe('dsi up', () => {
   });
 
   it('--nats joins a running server and leaves it running', async () => {
-    const nats = await startNatsServer();
+    const nats = await startNatsServer({ jetstream: true });
     try {
       const up = processes.spawnDsi(['up', '--index', indexDir, '--port', '0', '--nats', nats.url]);
       readyUrl(await up.waitForLine(/^dsi up: ready at /, 30_000));

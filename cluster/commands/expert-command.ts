@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { openIndex, shardDirOf, verifyIndex } from '../../shared/artifact/index-artifact.ts';
 import { connectBus } from '../../shared/bus/connection.ts';
 import { BadInputError, BusUnavailableError } from '../../shared/errors.ts';
-import { loadExpert } from '../../experts/expert-store.ts';
+import { loadExpert, type LoadedExpert } from '../../experts/expert-store.ts';
+import { fetchShardModel } from '../../experts/fetch-model.ts';
+import { ShardFollower } from '../../experts/shard-follower.ts';
+import type { Manifest, ShardEntry } from '../../shared/artifact/manifest.ts';
+import type { Bus } from '../../shared/bus/connection.ts';
+import type { IndexConfig } from '../../shared/config.ts';
+import type { Logger } from '../../shared/log.ts';
+import { Registry } from '../../shared/registry/registry.ts';
 import { newReplicaId } from '../../experts/replica-id.ts';
 import { ExpertService } from '../../experts/service.ts';
 import { parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
@@ -12,8 +19,8 @@ import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
-/** One model per index until models can be swapped in a running cluster. */
-const SERVED_VERSION = 1;
+/** A shard served straight from an index folder has one model: version 1. */
+const LOCAL_INDEX_VERSION = 1;
 
 export const NATS_FLAGS = {
   nats: { type: 'string' },
@@ -43,44 +50,79 @@ export function natsSettings(flags: { nats?: string; token?: string; user?: stri
 }
 
 export const expertCommand: Command = {
-  summary: 'serve one shard of an index over NATS (runs until SIGTERM or SIGINT, then drains)',
-  usage: `dsi expert --index DIR --shard ID ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
+  summary: 'serve one shard over NATS: from the registry (follows new versions) or from a local index (runs until SIGTERM or SIGINT, then drains)',
+  usage: `dsi expert --shard ID [--index DIR] ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
   async run(argv, ctx) {
     const { values } = parseFlags(argv, { index: { type: 'string' }, shard: { type: 'string' }, ...NATS_FLAGS, ...RUNTIME_FLAGS });
-    const indexDir = requireFlag(values.index, '--index');
     const shardId = requireFlag(values.shard, '--shard');
     const nats = natsSettings(values, ctx.env);
-
-    // The manifest alone says whether the shard exists: a typo fails before the backend starts.
-    const manifest = await openIndex(indexDir);
-    const shard = manifest.shards.find((s) => s.id === shardId);
-    if (!shard) throw new BadInputError(`unknown shard '${shardId}': ${indexDir} has ${manifest.shards.map((s) => s.id).join(', ')}`);
+    // With --index the manifest alone says whether the shard exists: a typo fails before the backend starts.
+    const local = values.index === undefined ? undefined : await localShardEntry(values.index, shardId);
 
     const { log, backend } = await startRuntime(ctx, 'dsi-expert', values);
-    const shardDir = shardDirOf(shard.id);
-    await verifyIndex(indexDir, manifest, [shardDir]);
-    const expert = await loadExpert(join(indexDir, shardDir));
+    const replica = newReplicaId(hostname(), process.pid);
+    const bus = await connectBus({ ...nats, name: `dsi-expert-${shardId}-${replica}`, log });
+    const stop = stopSignal();
+    let served: ServedShard | undefined;
+    let service: ExpertService | undefined;
     try {
-      const replica = newReplicaId(hostname(), process.pid);
-      const bus = await connectBus({ ...nats, name: `dsi-expert-${shard.id}-${replica}`, log });
-      const service = new ExpertService({ expert, shard, config: manifest.config, bus, replica, version: SERVED_VERSION, log });
-      const stop = stopSignal();
-      try {
-        await service.start();
-        log.info({ shard: shard.id, replica, docs: shard.docs, topics: shard.topics, version: SERVED_VERSION, backend }, 'expert ready');
-        const reason = await Promise.race([stop.signal, bus.closed().then((error) => ({ closed: error }))]);
-        if (typeof reason === 'string') log.info({ signal: reason }, 'stopping');
-        await service.stop();
-        if (typeof reason !== 'string') throw new BusUnavailableError(`NATS connection closed${reason.closed ? `: ${reason.closed.message}` : ''}`, { cause: reason.closed });
-        await bus.drain();
-        log.info({ served: service.stats().served }, 'expert stopped');
-        return 0;
-      } finally {
-        stop.dispose();
-        await bus.close();
-      }
+      served = local ? await loadLocalShard(local) : await loadRegistryShard(bus, shardId, log);
+      service = new ExpertService({ expert: served.expert, shard: served.entry, config: served.config, bus, replica, version: served.version, log });
+      const follower = served.follow?.(service);
+      await service.start();
+      await follower?.start();
+      log.info({ shard: shardId, replica, docs: served.entry.docs, topics: served.entry.topics, version: served.version, source: local ? local.indexDir : 'registry', backend }, 'expert ready');
+      const reason = await Promise.race([stop.signal, bus.closed().then((error) => ({ closed: error }))]);
+      if (typeof reason === 'string') log.info({ signal: reason }, 'stopping');
+      await follower?.stop();
+      await service.stop();
+      if (typeof reason !== 'string') throw new BusUnavailableError(`NATS connection closed${reason.closed ? `: ${reason.closed.message}` : ''}`, { cause: reason.closed });
+      await bus.drain();
+      log.info({ served: service.stats().served }, 'expert stopped');
+      return 0;
     } finally {
-      expert.model.dispose();
+      stop.dispose();
+      await bus.close();
+      // The model served last: the first one, or whatever the registry swapped in since.
+      (service?.expert ?? served?.expert)?.model.dispose();
     }
   },
 };
+
+interface ServedShard {
+  expert: LoadedExpert;
+  entry: Pick<ShardEntry, 'id' | 'topics' | 'docs'>;
+  config: IndexConfig;
+  version: number;
+  /** Registry mode: what keeps the service on the shard's current version. */
+  follow?: (service: ExpertService) => ShardFollower;
+}
+
+async function localShardEntry(indexDir: string, shardId: string): Promise<{ indexDir: string; manifest: Manifest; shard: ShardEntry }> {
+  const manifest = await openIndex(indexDir);
+  const shard = manifest.shards.find((s) => s.id === shardId);
+  if (!shard) throw new BadInputError(`unknown shard '${shardId}': ${indexDir} has ${manifest.shards.map((s) => s.id).join(', ')}`);
+  return { indexDir, manifest, shard };
+}
+
+async function loadLocalShard({ indexDir, manifest, shard }: Awaited<ReturnType<typeof localShardEntry>>): Promise<ServedShard> {
+  const shardDir = shardDirOf(shard.id);
+  await verifyIndex(indexDir, manifest, [shardDir]);
+  const expert = await loadExpert(join(indexDir, shardDir));
+  return { expert, entry: shard, config: manifest.config, version: LOCAL_INDEX_VERSION };
+}
+
+/** Everything from NATS: the index record (how to featurize and decode), the shard record, and the model it names. */
+async function loadRegistryShard(bus: Bus, shardId: string, log: Logger): Promise<ServedShard> {
+  const registry = await Registry.open(bus);
+  const index = await registry.index();
+  const record = await registry.shard(shardId);
+  const expert = await fetchShardModel(registry, shardId, record.current);
+  return {
+    expert,
+    entry: { id: shardId, topics: record.topics, docs: record.current.docs },
+    config: index.config,
+    version: record.current.version,
+    follow: (service) => new ShardFollower({ registry, shard: shardId, target: service, serving: record.current, log }),
+  };
+}

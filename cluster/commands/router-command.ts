@@ -1,18 +1,18 @@
 import { routerConfig, ROUTER_DEFAULTS } from '../../router/config.ts';
 import { startRouter } from '../../router/server.ts';
 import { stopSignal } from './stop-signal.ts';
-import { intFlag, parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
+import { intFlag, parseFlags, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { NATS_FLAGS, NATS_FLAGS_HELP, natsSettings } from './expert-command.ts';
 import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 
 export const routerCommand: Command = {
-  summary: 'serve the HTTP search API of an index, asking its experts over NATS (runs until SIGTERM or SIGINT)',
-  usage: `dsi router --index DIR [--port ${ROUTER_DEFAULTS.port}] [--host ${ROUTER_DEFAULTS.host}] [--deadline-ms ${ROUTER_DEFAULTS.deadlineMs}] ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
+  summary: 'serve the HTTP search API, asking the experts over NATS; the index comes from the registry (followed) or from --index DIR (runs until SIGTERM or SIGINT)',
+  usage: `dsi router [--index DIR] [--port ${ROUTER_DEFAULTS.port}] [--host ${ROUTER_DEFAULTS.host}] [--deadline-ms ${ROUTER_DEFAULTS.deadlineMs}] ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
   async run(argv, ctx) {
     const { values } = parseFlags(argv, { index: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'deadline-ms': { type: 'string' }, ...NATS_FLAGS, ...RUNTIME_FLAGS });
     const nats = natsSettings(values, ctx.env);
     const config = routerConfig({
-      indexDir: requireFlag(values.index, '--index'),
+      indexDir: values.index,
       host: values.host,
       port: intFlag(values.port, '--port', 0, 65_535),
       deadlineMs: intFlag(values['deadline-ms'], '--deadline-ms', 1, 600_000),

@@ -12,8 +12,8 @@ const DSI_BIN = fileURLToPath(new URL('../../bin/dsi.js', import.meta.url));
 const READY_TIMEOUT_MS = 120_000;
 
 export const upCommand: Command = {
-  summary: 'run a whole cluster of an index on this machine: NATS (unless --nats), experts, router; until SIGTERM or SIGINT',
-  usage: `dsi up --index DIR [--port ${ROUTER_DEFAULTS.port}] [--host ${ROUTER_DEFAULTS.host}] [--replicas 1] [--deadline-ms ${ROUTER_DEFAULTS.deadlineMs}] [--demo] ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
+  summary: 'run a whole cluster on this machine: NATS with JetStream (unless --nats), the index published to its registry, experts, router; until SIGTERM or SIGINT',
+  usage: `dsi up [--index DIR] [--port ${ROUTER_DEFAULTS.port}] [--host ${ROUTER_DEFAULTS.host}] [--replicas 1] [--deadline-ms ${ROUTER_DEFAULTS.deadlineMs}] [--demo] ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
   async run(argv, ctx) {
     const { values } = parseFlags(argv, {
       index: { type: 'string' },
@@ -28,12 +28,13 @@ export const upCommand: Command = {
     // --demo may name no index: the demo's own; without --demo, --index is required.
     const demo = values.demo ? await import('../up/demo.ts') : undefined;
     const indexDir = values.index ?? (demo ? (await import('./demo-command.ts')).DEMO_INDEX : undefined);
-    if (!indexDir) throw new BadInputError('--index is required (or --demo, to serve the demo index)');
+    const joinNats = values.nats ?? ctx.env.DSI_NATS_URL;
+    // Without an index to publish, the cluster serves what the registry of a running NATS holds.
+    if (!indexDir && joinNats === undefined) throw new BadInputError('--index is required (or --demo, or --nats URL to serve what its registry holds)');
     const port = intFlag(values.port, '--port', 0, 65_535) ?? ROUTER_DEFAULTS.port;
     const replicas = intFlag(values.replicas, '--replicas', 1, 64) ?? 1;
     const deadlineMs = intFlag(values['deadline-ms'], '--deadline-ms', 1, 600_000);
     const nats = natsSettings(values, ctx.env);
-    const joinNats = values.nats ?? ctx.env.DSI_NATS_URL;
     const { log } = await startRuntime(ctx, 'dsi-up', values);
 
     // Children find their NATS credentials and runtime settings in the environment, which
@@ -45,7 +46,7 @@ export const upCommand: Command = {
     if (nats.user && nats.pass) Object.assign(childEnv, { DSI_NATS_USER: nats.user, DSI_NATS_PASS: nats.pass });
 
     // Before the signal handler: Ctrl-C during the one-off build ends it the ordinary way.
-    if (demo) await demo.ensureDemoIndex(indexDir, { log, tty: ctx.isTTY, childEnv: { ...childEnv, DSI_LOG_JSON: '1' } });
+    if (demo && indexDir) await demo.ensureDemoIndex(indexDir, { log, tty: ctx.isTTY, childEnv: { ...childEnv, DSI_LOG_JSON: '1' } });
     const stop = stopSignal();
     const cluster = new LocalCluster({
       indexDir,
@@ -58,6 +59,7 @@ export const upCommand: Command = {
       node: process.execPath,
       dsiBin: DSI_BIN,
       childEnv,
+      credentials: { token: nats.token, user: nats.user, pass: nats.pass },
       path: ctx.env.PATH ?? '',
       log,
     });

@@ -1,4 +1,7 @@
-import { openIndex } from '../../shared/artifact/index-artifact.ts';
+import { connectBus, type Bus } from '../../shared/bus/connection.ts';
+import type { KeyValueWatch } from '../../shared/bus/stores.ts';
+import { Registry } from '../../shared/registry/registry.ts';
+import { publishIndex } from '../registry/publish-index.ts';
 import { DsiError, ErrorCode } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { describeExit, spawnChild, type ChildExit, type ManagedChild } from './children.ts';
@@ -6,13 +9,16 @@ import { startLocalNats, type LocalNats } from './local-nats.ts';
 import { freePort } from './ports.ts';
 
 /**
- * A whole cluster on one machine: NATS (started here unless one is given), one
- * `dsi expert` per shard and replica, and the router; ready when the router's /readyz
- * says so. Stopping goes front to back: the router first (no new searches), then the
- * experts (each drains what it was sent), then NATS.
+ * A whole cluster on one machine: NATS with JetStream (started here unless one is given),
+ * the index published into the registry, one `dsi expert` per shard and replica and the
+ * router, all of which read the registry alone; ready when the router's /readyz says so.
+ * The registry is followed: a shard added later (dsi add-shard) gets its experts started
+ * here, a removed one has them stopped. Stopping goes front to back: the router first
+ * (no new searches), then the experts (each drains what it was sent), then NATS.
  */
 export interface ClusterOptions {
-  readonly indexDir: string;
+  /** Published into the registry at start; undefined: serve what the registry already holds. */
+  readonly indexDir: string | undefined;
   readonly host: string;
   /** 0: pick a free port. */
   readonly port: number;
@@ -26,6 +32,8 @@ export interface ClusterOptions {
   readonly dsiBin: string;
   /** Environment of every child (NATS credentials and runtime settings travel here, not in argv). */
   readonly childEnv: NodeJS.ProcessEnv;
+  /** This process's own NATS credentials (to publish the index and follow the registry). */
+  readonly credentials: { token?: string; user?: string; pass?: string };
   /** Where to look for nats-server. */
   readonly path: string;
   readonly log: Logger;
@@ -42,7 +50,12 @@ const READY_POLL_MS = 100;
 
 export class LocalCluster {
   readonly #o: ClusterOptions;
-  readonly #experts: ManagedChild[] = [];
+  /** Expert processes by shard. */
+  readonly #experts = new Map<string, ManagedChild[]>();
+  #bus: Bus | undefined;
+  #watchRegistry: KeyValueWatch | undefined;
+  /** Experts stopped on purpose (their shard left the registry): their exit is not a failure. */
+  readonly #retired = new Set<ManagedChild>();
   #router: ManagedChild | undefined;
   #nats: LocalNats | undefined;
   #stopping: Promise<void> | undefined;
@@ -67,46 +80,71 @@ export class LocalCluster {
 
   /** Every process this cluster started (NATS, experts, router), running or not. */
   get children(): ManagedChild[] {
-    return [...(this.#nats ? [this.#nats.child] : []), ...this.#experts, ...(this.#router ? [this.#router] : [])];
+    return [...(this.#nats ? [this.#nats.child] : []), ...[...this.#experts.values()].flat(), ...(this.#router ? [this.#router] : [])];
   }
 
   async start(): Promise<void> {
     const o = this.#o;
-    const manifest = await openIndex(o.indexDir);
     if (o.natsUrl === undefined) {
       this.#nats = await startLocalNats(o.path, o.log);
       this.#watch(this.#nats.child);
     }
     this.#natsUrl = o.natsUrl ?? this.#nats!.url;
     this.#checkNotStopping();
+    this.#bus = await connectBus({ url: this.#natsUrl, name: 'dsi-up', ...o.credentials, log: o.log });
+    const registry = await Registry.open(this.#bus);
+    if (o.indexDir !== undefined) await publishIndex(registry, o.indexDir, o.log);
+    const shards = await registry.shards();
+    if (shards.length === 0) throw new ClusterStartError(`the registry at ${this.#natsUrl} has no shards: give --index DIR to publish one`);
+    this.#checkNotStopping();
 
-    for (const shard of manifest.shards) {
-      for (let r = 1; r <= o.replicas; r++) {
-        this.#experts.push(this.#spawn(`expert ${shard.id}#${r}`, ['expert', '--index', o.indexDir, '--shard', shard.id, '--nats', this.#natsUrl]));
-      }
-    }
+    for (const shard of shards) this.#startExperts(shard.id);
     const port = o.port === 0 ? await freePort(o.host) : o.port;
     this.#checkNotStopping();
-    const routerArgs = ['router', '--index', o.indexDir, '--host', o.host, '--port', String(port), '--nats', this.#natsUrl];
+    const routerArgs = ['router', '--host', o.host, '--port', String(port), '--nats', this.#natsUrl];
     if (o.deadlineMs !== undefined) routerArgs.push('--deadline-ms', String(o.deadlineMs));
     this.#router = this.#spawn('router', routerArgs);
     const probeHost = o.host === '0.0.0.0' ? '127.0.0.1' : o.host === '::' ? '[::1]' : o.host.includes(':') ? `[${o.host}]` : o.host;
     this.#url = `http://${probeHost}:${port}`;
-    o.log.info({ shards: manifest.shards.length, replicas: o.replicas, nats: this.#natsUrl }, 'starting experts and router');
+    o.log.info({ shards: shards.length, replicas: o.replicas, nats: this.#natsUrl }, 'starting experts and router');
     await this.#waitReady(o.replicas);
+    this.#watchRegistry = await registry.watch((change) => {
+      if (change.kind !== 'shard' || this.#stopping) return;
+      if (change.record && !this.#experts.has(change.shard)) {
+        o.log.info({ shard: change.shard, topics: change.record.topics }, 'new shard in the registry: starting its experts');
+        this.#startExperts(change.shard);
+      } else if (!change.record && this.#experts.has(change.shard)) {
+        o.log.info({ shard: change.shard }, 'shard removed from the registry: stopping its experts');
+        const gone = this.#experts.get(change.shard)!;
+        this.#experts.delete(change.shard);
+        for (const child of gone) {
+          this.#retired.add(child);
+          void child.stop('SIGTERM', STOP_GRACE_MS);
+        }
+      }
+    });
   }
 
   /** Stops every child this cluster started, in order; safe to call at any time and more than once. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       const log = this.#o.log;
+      this.#watchRegistry?.stop();
       if (this.#router) log.info(describeExit(await this.#router.stop('SIGTERM', STOP_GRACE_MS)));
-      const exits = await Promise.all(this.#experts.map((e) => e.stop('SIGTERM', STOP_GRACE_MS)));
+      const exits = await Promise.all([...this.#experts.values()].flat().map((e) => e.stop('SIGTERM', STOP_GRACE_MS)));
       for (const exit of exits) log.info(describeExit(exit));
+      await this.#bus?.close();
       await this.#nats?.stop();
       log.info('cluster stopped');
     })();
     return this.#stopping;
+  }
+
+  #startExperts(shard: string): void {
+    const o = this.#o;
+    const children: ManagedChild[] = [];
+    for (let r = 1; r <= o.replicas; r++) children.push(this.#spawn(`expert ${shard}#${r}`, ['expert', '--shard', shard, '--nats', this.#natsUrl]));
+    this.#experts.set(shard, children);
   }
 
   #spawn(name: string, args: string[]): ManagedChild {
@@ -117,7 +155,7 @@ export class LocalCluster {
 
   #watch(child: ManagedChild): void {
     void child.exited.then((exit) => {
-      if (this.#stopping) return;
+      if (this.#stopping || this.#retired.has(child)) return;
       this.#o.log.error(describeExit(exit));
       this.#unexpected(exit);
     });

@@ -15,3 +15,10 @@ export const ShardDataSchema = z.object({
   queries: z.object({ train: z.array(QueryPairSchema), heldout: z.array(QueryPairSchema) }),
 });
 export type ShardData = z.infer<typeof ShardDataSchema>;
+
+/** Where a shard's queries live in an index folder (optional: indexes built before it have none). */
+export const SHARD_QUERIES_FILE = 'queries.json';
+
+export function topicOfDocId(docid: string): number {
+  return Number.parseInt(docid, 10);
+}

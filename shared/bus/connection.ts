@@ -1,4 +1,5 @@
 import { connect, Events, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { openKeyValue, openObjectStore, type KeyValueBucket, type ObjectBucket } from './stores.ts';
 import { BusUnavailableError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { toBusError } from './bus-errors.ts';
@@ -57,6 +58,10 @@ export interface Bus {
   close(): Promise<void>;
   /** Resolves when the connection is closed for good: undefined when closed on purpose, else why. */
   closed(): Promise<Error | undefined>;
+  /** A JetStream key-value bucket, created when missing. */
+  keyValue(bucket: string): Promise<KeyValueBucket>;
+  /** A JetStream object store, created when missing. */
+  objectStore(bucket: string): Promise<ObjectBucket>;
 }
 
 /** Connection tuning: a lost server is retried forever, quickly, since experts and routers must outlive NATS restarts. */
@@ -194,6 +199,14 @@ class NatsBus implements Bus {
 
   async closed(): Promise<Error | undefined> {
     return (await this.#nc.closed()) ?? undefined;
+  }
+
+  keyValue(bucket: string): Promise<KeyValueBucket> {
+    return openKeyValue(this.#nc, bucket, this.#log);
+  }
+
+  objectStore(bucket: string): Promise<ObjectBucket> {
+    return openObjectStore(this.#nc, bucket);
   }
 
   /** Connection state changes are logged and tracked for isConnected(); the loop ends when the connection closes. */

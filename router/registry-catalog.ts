@@ -1,0 +1,195 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DocRecord } from '../shared/artifact/index-artifact.ts';
+import { ShardDataSchema } from '../shared/artifact/shard-data.ts';
+import { decode } from '../shared/bus/codec.ts';
+import type { KeyValueWatch } from '../shared/bus/stores.ts';
+import { ArtifactError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import type { GatingModel } from '../shared/model/gating.ts';
+import { loadGating } from '../shared/model/gating-store.ts';
+import { unpackFolder } from '../shared/registry/bundle.ts';
+import type { GatingVersion, IndexRecord, ShardRecord } from '../shared/registry/records.ts';
+import type { Registry, RegistryChange } from '../shared/registry/registry.ts';
+import type { Catalog, CatalogSource, ShardInfo } from './catalog.ts';
+
+/** A shard as the router knows it: its record and the documents of the version it fetched them for. */
+interface KnownShard {
+  readonly record: ShardRecord;
+  readonly docs: readonly DocRecord[];
+}
+
+const RECONCILE_MS = 5_000;
+
+/**
+ * The router's catalog when the registry is the source of truth: built from the records
+ * and objects at start-up, then kept current by watching the registry. A new gating
+ * model or a shard's new documents are fetched and checked beside the catalog in use and
+ * swapped in with one assignment; a search in flight keeps the snapshot it started with.
+ * Anything that cannot be fetched or checked is logged and the catalog stays as it was.
+ */
+export class RegistryCatalog implements CatalogSource {
+  readonly #registry: Registry;
+  readonly #log: Logger;
+  #index: IndexRecord;
+  #gating: { version: GatingVersion; model: GatingModel };
+  readonly #shards = new Map<string, KnownShard>();
+  #current: Catalog;
+  /** Changes are applied one at a time, in order. */
+  #queue: Promise<void> = Promise.resolve();
+  #watch: KeyValueWatch | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #listeners: ((catalog: Catalog) => void)[] = [];
+  #closed = false;
+
+  private constructor(registry: Registry, log: Logger, index: IndexRecord, gating: { version: GatingVersion; model: GatingModel }) {
+    this.#registry = registry;
+    this.#log = log;
+    this.#index = index;
+    this.#gating = gating;
+    this.#current = this.#compose();
+  }
+
+  static async open(registry: Registry, log: Logger): Promise<RegistryCatalog> {
+    const index = await registry.index();
+    const gatingRecord = await registry.gating();
+    const catalog = new RegistryCatalog(registry, log, index, { version: gatingRecord.current, model: await fetchGating(registry, gatingRecord.current) });
+    try {
+      for (const record of await registry.shards()) catalog.#shards.set(record.id, { record, docs: await fetchDocs(registry, record) });
+      catalog.#current = catalog.#compose();
+    } catch (error) {
+      catalog.#gating.model.dispose();
+      throw error;
+    }
+    return catalog;
+  }
+
+  get current(): Catalog {
+    return this.#current;
+  }
+
+  /** Called with every new catalog once it is in place (the shard view and metrics follow the shard list). */
+  onChange(listener: (catalog: Catalog) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  async follow(): Promise<void> {
+    this.#watch = await this.#registry.watch((change) => this.#enqueue(() => this.#apply(change)));
+    this.#timer = setInterval(() => this.#enqueue(() => this.#reconcile()), RECONCILE_MS);
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#watch?.stop();
+    clearInterval(this.#timer);
+    await this.#queue;
+    this.#gating.model.dispose();
+  }
+
+  #enqueue(step: () => Promise<void>): void {
+    this.#queue = this.#queue.then(step).catch((error: unknown) => this.#log.error({ err: error }, 'registry change not applied; the catalog stays as it was'));
+  }
+
+  async #apply(change: RegistryChange): Promise<void> {
+    if (this.#closed) return;
+    switch (change.kind) {
+      case 'invalid':
+        this.#log.error({ key: change.key, reason: change.reason }, 'registry record unreadable; ignored');
+        return;
+      case 'index':
+        if (change.record) this.#index = change.record;
+        break;
+      case 'gating':
+        if (!change.record || change.record.current.model.sha256 === this.#gating.version.model.sha256) return;
+        await this.#installGating(change.record.current);
+        return;
+      case 'shard':
+        if (!change.record) {
+          if (!this.#shards.delete(change.shard)) return;
+        } else {
+          const known = this.#shards.get(change.shard);
+          if (known && sameVersion(known.record, change.record)) return;
+          const docs = known && known.record.current.data.sha256 === change.record.current.data.sha256 ? known.docs : await fetchDocs(this.#registry, change.record);
+          this.#shards.set(change.shard, { record: change.record, docs });
+        }
+        break;
+    }
+    this.#publish();
+  }
+
+  /** Reads every record again: a watch may miss changes while NATS restarts. */
+  async #reconcile(): Promise<void> {
+    if (this.#closed) return;
+    let records: ShardRecord[];
+    try {
+      records = await this.#registry.shards();
+    } catch (error) {
+      this.#log.debug({ err: (error as Error).message }, 'registry not readable now');
+      return;
+    }
+    for (const record of records) await this.#apply({ kind: 'shard', shard: record.id, record });
+    for (const id of [...this.#shards.keys()]) if (!records.some((r) => r.id === id)) await this.#apply({ kind: 'shard', shard: id, record: null });
+    const gating = await this.#registry.gating().catch(() => undefined);
+    if (gating) await this.#apply({ kind: 'gating', record: gating });
+  }
+
+  async #installGating(version: GatingVersion): Promise<void> {
+    const model = await fetchGating(this.#registry, version);
+    const old = this.#gating;
+    this.#gating = { version, model };
+    this.#publish();
+    // planRoute uses the gating model synchronously: once the catalog is replaced no search can still be using the old one.
+    old.model.dispose();
+    this.#log.info({ from: old.version.version, to: version.version, topics: model.topicIds.length }, 'gating model swapped');
+  }
+
+  #publish(): void {
+    this.#current = this.#compose();
+    this.#log.info({ shards: this.#current.shards.map((s) => `${s.id}@v${s.version}`), gating: this.#gating.version.version }, 'catalog updated from the registry');
+    for (const listener of this.#listeners) listener(this.#current);
+  }
+
+  #compose(): Catalog {
+    const shards: ShardInfo[] = [];
+    const docs = new Map<string, DocRecord>();
+    const shardOfTopic = new Map<number, string>();
+    for (const { record, docs: shardDocs } of [...this.#shards.values()].sort((a, b) => a.record.id.localeCompare(b.record.id, 'en', { numeric: true }))) {
+      shards.push(Object.freeze({
+        id: record.id,
+        topics: Object.freeze([...record.topics]),
+        docs: record.current.docs,
+        version: record.current.version,
+        previous_version: record.previous?.version ?? null,
+        retrained_at: record.retrained_at,
+        ...record.current.figures,
+      }));
+      for (const t of record.topics) shardOfTopic.set(t, record.id);
+      for (const d of shardDocs) docs.set(d.id, d);
+    }
+    return Object.freeze({ source: 'registry', gatingVersion: this.#gating.version.version, config: this.#index.config, gating: this.#gating.model, shardOfTopic, shards: Object.freeze(shards), docs });
+  }
+}
+
+function sameVersion(a: ShardRecord, b: ShardRecord): boolean {
+  return a.current.version === b.current.version && a.current.model.sha256 === b.current.model.sha256 && a.current.data.sha256 === b.current.data.sha256 && (a.previous?.version ?? null) === (b.previous?.version ?? null);
+}
+
+async function fetchGating(registry: Registry, version: GatingVersion): Promise<GatingModel> {
+  const bytes = await registry.download(version.model);
+  const dir = await mkdtemp(join(tmpdir(), `dsi-gating-v${version.version}-`));
+  try {
+    await unpackFolder(bytes, dir, `object ${version.model.object}`);
+    return await loadGating(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function fetchDocs(registry: Registry, record: ShardRecord): Promise<DocRecord[]> {
+  const ref = record.current.data;
+  const parsed = ShardDataSchema.safeParse(decode(await registry.download(ref)));
+  if (!parsed.success) throw new ArtifactError(`object ${ref.object}`, 'not shard data');
+  return parsed.data.docs;
+}

@@ -1,0 +1,135 @@
+import type { KV, KvEntry, NatsConnection, ObjectStore } from 'nats';
+import type { Logger } from '../log.ts';
+import { BusUnavailableError } from '../errors.ts';
+import { NoRespondersError, toBusError } from './bus-errors.ts';
+
+/**
+ * JetStream's key-value buckets and object stores, seen through the same seam as the
+ * rest of the bus: bytes in, bytes out, our typed errors, no nats.js types outside shared/bus/.
+ */
+export interface KeyValueEntry {
+  readonly key: string;
+  /** Empty for a deleted key. */
+  readonly value: Uint8Array;
+  readonly revision: number;
+  readonly deleted: boolean;
+}
+
+export interface KeyValueWatch {
+  stop(): void;
+}
+
+export interface KeyValueBucket {
+  get(key: string): Promise<KeyValueEntry | null>;
+  put(key: string, value: Uint8Array): Promise<number>;
+  /** Writes only if the key is still at `revision` (0: only if it does not exist); rejects with a RevisionConflictError otherwise. */
+  update(key: string, value: Uint8Array, revision: number): Promise<number>;
+  delete(key: string): Promise<void>;
+  keys(filter?: string): Promise<string[]>;
+  /** Calls `onEntry` with the latest value of every key matching `key` (a subject-like filter), then with each change; errors inside `onEntry` are logged, never thrown. */
+  watch(key: string, onEntry: (entry: KeyValueEntry) => void): Promise<KeyValueWatch>;
+}
+
+export interface ObjectBucket {
+  put(name: string, data: Uint8Array): Promise<void>;
+  /** The object's bytes; null when there is no such object. */
+  get(name: string): Promise<Uint8Array | null>;
+  delete(name: string): Promise<void>;
+  list(): Promise<string[]>;
+}
+
+/** Someone else wrote the key since it was read: re-read and decide again. */
+export class RevisionConflictError extends Error {
+  constructor(readonly key: string) {
+    super(`${key} was changed by someone else meanwhile`);
+  }
+}
+
+/** How many past values a key keeps (history shows what was published and rolled back). */
+const KV_HISTORY = 10;
+/** nats.js marks a failed compare-and-set with this JetStream API error code. */
+const WRONG_LAST_SEQUENCE = 10071;
+
+export async function openKeyValue(nc: NatsConnection, bucket: string, log: Logger): Promise<KeyValueBucket> {
+  let kv: KV;
+  try {
+    kv = await nc.jetstream().views.kv(bucket, { history: KV_HISTORY });
+  } catch (error) {
+    throw jetStreamError(error, nc, `(kv ${bucket})`);
+  }
+  const wrap = async <T>(what: string, op: () => Promise<T>): Promise<T> => {
+    try {
+      return await op();
+    } catch (error) {
+      throw toBusError(error, `(kv ${bucket} ${what})`);
+    }
+  };
+  return {
+    get: (key) => wrap(key, async () => {
+      const entry = await kv.get(key);
+      return entry && entry.operation === 'PUT' ? toEntry(entry) : null;
+    }),
+    put: (key, value) => wrap(key, () => kv.put(key, value)),
+    async update(key, value, revision) {
+      try {
+        return revision === 0 ? await kv.create(key, value) : await kv.update(key, value, revision);
+      } catch (error) {
+        const apiCode = (error as { api_error?: { err_code?: number } }).api_error?.err_code;
+        if (apiCode === WRONG_LAST_SEQUENCE || /wrong last sequence|key exists/i.test((error as Error).message)) throw new RevisionConflictError(key);
+        throw toBusError(error, `(kv ${bucket} ${key})`);
+      }
+    },
+    delete: (key) => wrap(key, () => kv.delete(key)),
+    keys: (filter) => wrap('keys', async () => {
+      const out: string[] = [];
+      for await (const k of await kv.keys(filter)) out.push(k);
+      return out.sort();
+    }),
+    watch: (key, onEntry) => wrap(`watch ${key}`, async () => {
+      const iterator = await kv.watch({ key });
+      void (async () => {
+        for await (const entry of iterator) {
+          try {
+            onEntry(toEntry(entry));
+          } catch (error) {
+            log.error({ err: error, key: entry.key }, 'registry watcher failed');
+          }
+        }
+      })().catch((error: unknown) => log.warn({ err: (error as Error).message, bucket }, 'registry watch ended'));
+      return { stop: () => iterator.stop() };
+    }),
+  };
+}
+
+export async function openObjectStore(nc: NatsConnection, bucket: string): Promise<ObjectBucket> {
+  let os: ObjectStore;
+  try {
+    os = await nc.jetstream().views.os(bucket);
+  } catch (error) {
+    throw jetStreamError(error, nc, `(objects ${bucket})`);
+  }
+  const wrap = async <T>(what: string, op: () => Promise<T>): Promise<T> => {
+    try {
+      return await op();
+    } catch (error) {
+      throw toBusError(error, `(objects ${bucket} ${what})`);
+    }
+  };
+  return {
+    put: (name, data) => wrap(name, async () => void (await os.putBlob({ name }, data))),
+    get: (name) => wrap(name, () => os.getBlob(name)),
+    delete: (name) => wrap(name, async () => void (await os.delete(name))),
+    list: () => wrap('list', async () => (await os.list()).filter((i) => !i.deleted).map((i) => i.name).sort()),
+  };
+}
+
+/** Nobody answers JetStream's API when the server runs without it: say so instead of "no responders". */
+function jetStreamError(error: unknown, nc: NatsConnection, what: string): Error {
+  const mapped = toBusError(error, what);
+  if (mapped instanceof NoRespondersError) return new BusUnavailableError(`JetStream is not enabled on the NATS server at ${nc.getServer()}: start nats-server with -js (dsi up does)`, { cause: error });
+  return mapped;
+}
+
+function toEntry(entry: KvEntry): KeyValueEntry {
+  return { key: entry.key, value: entry.value, revision: entry.revision, deleted: entry.operation !== 'PUT' };
+}

@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { z } from 'zod';
+import { decode, encode } from '../bus/codec.ts';
+import { ArtifactError } from '../errors.ts';
+
+/**
+ * A model folder as one object: the files of a flat folder packed into one MessagePack
+ * map, so that a model is stored, fetched and checked (one sha256) as a unit.
+ */
+const BUNDLE_FORMAT = 1;
+const BundleSchema = z.object({ format: z.literal(BUNDLE_FORMAT), files: z.record(z.string(), z.instanceof(Uint8Array)) });
+
+export async function packFolder(dir: string, only?: readonly string[]): Promise<Uint8Array> {
+  const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() && (!only || only.includes(e.name))).map((e) => e.name).sort();
+  const files: Record<string, Uint8Array> = {};
+  for (const name of names) files[name] = await readFile(join(dir, name));
+  return encode({ format: BUNDLE_FORMAT, files });
+}
+
+/** Writes a bundle's files into `dir`; anything that is not a bundle, or names a path outside the folder, is an ArtifactError. */
+export async function unpackFolder(bytes: Uint8Array, dir: string, what: string): Promise<string[]> {
+  let parsed: z.infer<typeof BundleSchema>;
+  try {
+    parsed = BundleSchema.parse(decode(bytes));
+  } catch (cause) {
+    throw new ArtifactError(what, 'not a model bundle', { cause });
+  }
+  await mkdir(dir, { recursive: true });
+  const names = Object.keys(parsed.files);
+  for (const name of names) {
+    if (basename(name) !== name || name === '.' || name === '..') throw new ArtifactError(what, `bundle names a file outside its folder: ${name}`);
+    await writeFile(join(dir, name), parsed.files[name]!);
+  }
+  return names;
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
