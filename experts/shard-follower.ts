@@ -26,7 +26,7 @@ const DEFAULT_RECONCILE_MS = 5_000;
  * fetched, checked and loaded beside the one being served, then swapped in; only then is
  * the old one freed. A version that cannot be fetched or loaded (missing object, digest
  * mismatch, damaged files) is refused with a logged reason and the current model keeps
- * serving; it is not retried until the registry names another model.
+ * serving; it is not retried until the registry names another version.
  */
 export class ShardFollower {
   readonly #o: ShardFollowerOptions;
@@ -83,13 +83,13 @@ export class ShardFollower {
     if (!record || this.#stopped) return;
     const wanted = record.current;
     if (wanted.model.sha256 === this.#served.model.sha256 && wanted.version === this.#served.version) return;
-    if (wanted.model.sha256 === this.#refused) return;
+    if (versionKey(wanted) === this.#refused) return;
     const started = performance.now();
     let expert: LoadedExpert;
     try {
       expert = await (this.#o.fetch ?? fetchShardModel)(this.#o.registry, this.#o.shard, wanted);
     } catch (error) {
-      this.#refused = wanted.model.sha256;
+      this.#refused = versionKey(wanted);
       this.#log.error({ version: wanted.version, object: wanted.model.object, reason: (error as Error).message, serving: this.#served.version }, 'new model refused; still serving the current one');
       return;
     }
@@ -103,4 +103,8 @@ export class ShardFollower {
     this.#served = wanted;
     this.#refused = undefined;
   }
+}
+
+function versionKey(v: ShardVersion): string {
+  return `${v.version}:${v.model.object}:${v.model.sha256}`;
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDemoIndex, demoQueries } from './helpers/demo-index.ts';
 import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.ts';
 import { ProcessRegistry, type DsiProcess } from './helpers/processes.ts';
+import { failedOutcomes, search as searchAt, sleep, underTraffic as underTrafficAt, waitFor, type Outcome } from './helpers/traffic.ts';
 
 /**
  * Replicas failing under traffic, with two replicas per shard on a real nats-server:
@@ -127,44 +128,14 @@ describe('every replica of a shard fails', () => {
   });
 });
 
-interface Outcome {
-  status: number;
-  degraded: boolean;
-  ms: number;
-  error?: string;
-}
-
 function expectAllAnswered(outcomes: Outcome[]): void {
   expect(outcomes.length).toBeGreaterThan(20);
-  const failed = outcomes.filter((o) => o.status !== 200 || o.degraded);
+  const failed = failedOutcomes(outcomes);
   expect(failed, JSON.stringify(failed.slice(0, 5))).toEqual([]);
 }
 
-/** Four clients send searches back to back while `during` runs, and for a moment after it. */
-async function underTraffic(queries: string[], during: () => Promise<void>): Promise<Outcome[]> {
-  const outcomes: Outcome[] = [];
-  let stop = false;
-  let next = 0;
-  const client = async () => {
-    while (!stop) {
-      const query = queries[next++ % queries.length]!;
-      const started = performance.now();
-      try {
-        const { status, body } = await search(query);
-        outcomes.push({ status, degraded: body.degraded, ms: performance.now() - started, ...(status === 200 ? {} : { error: JSON.stringify(body) }) });
-      } catch (error) {
-        outcomes.push({ status: 0, degraded: false, ms: performance.now() - started, error: (error as Error).message });
-      }
-    }
-  };
-  const clients = Array.from({ length: 4 }, client);
-  await sleep(300);
-  await during();
-  await sleep(700);
-  stop = true;
-  await Promise.all(clients);
-  return outcomes;
-}
+const underTraffic = (queries: string[], during: () => Promise<void>) => underTrafficAt(base, queries, during);
+const search = (query: string) => searchAt(base, query);
 
 function startReplica(shard: string): DsiProcess {
   const p = processes.spawnDsi(['expert', '--index', indexDir, '--shard', shard, '--nats', nats.url]);
@@ -183,31 +154,3 @@ async function liveReplicas(): Promise<Record<string, number>> {
   return Object.fromEntries(shards.map((s) => [s.id, s.live_replicas]));
 }
 
-interface SearchBody {
-  results: { id: string; shard: string }[];
-  routed: { topic: number; p: number }[];
-  degraded: boolean;
-  missing_shards: string[];
-}
-
-async function search(query: string): Promise<{ status: number; body: SearchBody }> {
-  const response = await fetch(`${base}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
-  return { status: response.status, body: (await response.json()) as SearchBody };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not up yet
-    }
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}

@@ -16,6 +16,9 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = Object.freeze({
   demo: { summary: 'build the demo index (once) and answer sample queries', load: async () => (await import('./demo-command.ts')).demoCommand },
   expert: { summary: 'serve one shard of an index over NATS', load: async () => (await import('./expert-command.ts')).expertCommand },
   router: { summary: 'serve the HTTP search API, asking the experts over NATS', load: async () => (await import('./router-command.ts')).routerCommand },
+  publish: { summary: 'publish a local index into the registry', load: async () => (await import('./publish-command.ts')).publishCommand },
+  status: { summary: 'print the shards of a running cluster', load: async () => (await import('./status-command.ts')).statusCommand },
+  rollback: { summary: "make a shard's previous model current again", load: async () => (await import('./rollback-command.ts')).rollbackCommand },
   up: { summary: 'run NATS, the experts and the router of an index on this machine', load: async () => (await import('./up-command.ts')).upCommand },
   'build-job': { summary: '(internal) train one model of an index build', load: async () => (await import('./build-job-command.ts')).buildJobCommand },
 });

@@ -39,3 +39,15 @@ export async function unpackFolder(bytes: Uint8Array, dir: string, what: string)
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
+
+/** Hashing a large model takes a while: in slices, giving the event loop a turn between them, so a process that serves while it checks a new model keeps answering. */
+const HASH_SLICE = 4 * 1024 * 1024;
+
+export async function sha256HexYielding(bytes: Uint8Array): Promise<string> {
+  const hash = createHash('sha256');
+  for (let start = 0; start < bytes.length; start += HASH_SLICE) {
+    hash.update(bytes.subarray(start, start + HASH_SLICE));
+    await new Promise((r) => setImmediate(r));
+  }
+  return hash.digest('hex');
+}

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Bus } from '../bus/connection.ts';
 import { RevisionConflictError, type KeyValueBucket, type KeyValueWatch, type ObjectBucket } from '../bus/stores.ts';
 import { ArtifactError, BadInputError, NotFoundError } from '../errors.ts';
-import { sha256Hex } from './bundle.ts';
+import { sha256Hex, sha256HexYielding } from './bundle.ts';
 import {
   GatingRecordSchema,
   IndexRecordSchema,
@@ -91,7 +91,7 @@ export class Registry {
     const bytes = await this.#objects.get(ref.object);
     if (!bytes) throw new ArtifactError(`object ${ref.object}`, 'missing from the model store');
     if (bytes.length !== ref.bytes) throw new ArtifactError(`object ${ref.object}`, `${bytes.length} bytes, the registry says ${ref.bytes}`);
-    const actual = sha256Hex(bytes);
+    const actual = await sha256HexYielding(bytes);
     if (actual !== ref.sha256) throw new ArtifactError(`object ${ref.object}`, `sha256 ${actual.slice(0, 12)}… does not match the registry's ${ref.sha256.slice(0, 12)}…`);
     return bytes;
   }
