@@ -2,10 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DocRecord } from '../shared/artifact/index-artifact.ts';
-import { ShardDataSchema } from '../shared/artifact/shard-data.ts';
-import { decode } from '../shared/bus/codec.ts';
 import type { KeyValueWatch } from '../shared/bus/stores.ts';
-import { ArtifactError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { GatingModel } from '../shared/model/gating.ts';
 import { loadGating } from '../shared/model/gating-store.ts';
@@ -188,8 +185,5 @@ async function fetchGating(registry: Registry, version: GatingVersion): Promise<
 }
 
 async function fetchDocs(registry: Registry, record: ShardRecord): Promise<DocRecord[]> {
-  const ref = record.current.data;
-  const parsed = ShardDataSchema.safeParse(decode(await registry.download(ref)));
-  if (!parsed.success) throw new ArtifactError(`object ${ref.object}`, 'not shard data');
-  return parsed.data.docs;
+  return (await registry.shardData(record.current)).docs;
 }

@@ -5,13 +5,11 @@ import { INDEX_LAYOUT, openIndex, readDocRecords, shardDirOf, verifyIndex, type 
 import type { ShardEntry } from '../../shared/artifact/manifest.ts';
 import { QueryPairSchema, SHARD_QUERIES_FILE, topicOfDocId, type ShardData } from '../../shared/artifact/shard-data.ts';
 import { readJsonFile } from '../../shared/artifact/json-file.ts';
-import { encode } from '../../shared/bus/codec.ts';
 import type { Logger } from '../../shared/log.ts';
-import { packFolder } from '../../shared/registry/bundle.ts';
-import { REGISTRY_FORMAT, ShardFiguresSchema, type ShardFigures } from '../../shared/registry/records.ts';
+import { REGISTRY_FORMAT, ShardFiguresSchema } from '../../shared/registry/records.ts';
 import type { Registry } from '../../shared/registry/registry.ts';
 import { SHARD_FILES } from '../../experts/expert-store.ts';
-import { GATING_FILES } from '../../shared/model/gating-store.ts';
+import { publishGatingFolder, publishShardFolder } from './checkout.ts';
 
 const QueriesFileSchema = z.object({ train: z.array(QueryPairSchema), heldout: z.array(QueryPairSchema) });
 
@@ -33,27 +31,17 @@ export async function publishIndex(registry: Registry, indexDir: string, log: Lo
   const manifest = await openIndex(indexDir);
   await verifyIndex(indexDir, manifest);
   const note = `published from ${indexDir}`;
-  const now = () => new Date().toISOString();
   await registry.putIndex({ format: REGISTRY_FORMAT, config: manifest.config, topics: manifest.topics, corpus: manifest.corpus, created_at: manifest.createdAt });
 
-  const gatingModel = await registry.upload('gating', await packFolder(join(indexDir, INDEX_LAYOUT.gating), Object.values(GATING_FILES)));
-  const currentGating = await registry.gating().catch(() => null);
-  const gatingVersion = currentGating?.current.model.sha256 === gatingModel.sha256 ? currentGating.current.version : (await registry.publishGating({ model: gatingModel, published_at: now(), note })).current.version;
+  const gatingVersion = await publishGatingFolder(registry, join(indexDir, INDEX_LAYOUT.gating), note, { unlessCurrent: true });
 
   const docs = await readDocRecords(indexDir);
   const shards: PublishSummary['shards'] = [];
   for (const entry of manifest.shards) {
-    const data = await readShardData(indexDir, entry, docs);
-    const model = await registry.upload(`shard-${entry.id}`, await packFolder(join(indexDir, shardDirOf(entry.id)), Object.values(SHARD_FILES)));
-    const dataRef = await registry.upload(`shard-${entry.id}-data`, encode(data));
-    const existing = await registry.shard(entry.id).catch(() => null);
-    if (existing && existing.current.model.sha256 === model.sha256 && existing.current.data.sha256 === dataRef.sha256) {
-      shards.push({ id: entry.id, version: existing.current.version, docs: entry.docs, unchanged: true });
-      continue;
-    }
-    const figures = await readShardFigures(indexDir, entry);
-    const record = await registry.publishShard(entry.id, entry.topics, { docs: entry.docs, model, data: dataRef, figures, published_at: now(), note });
-    shards.push({ id: entry.id, version: record.current.version, docs: entry.docs, unchanged: false });
+    const dir = join(indexDir, shardDirOf(entry.id));
+    const shard = { id: entry.id, topics: entry.topics, dir, data: await readShardData(indexDir, entry, docs), figures: await readJsonFile(join(dir, SHARD_FILES.report), ShardFiguresSchema.passthrough()) };
+    const { record, unchanged } = await publishShardFolder(registry, shard, note, { unlessCurrent: true });
+    shards.push({ id: entry.id, version: record.current.version, docs: entry.docs, unchanged });
   }
   const keep = new Set(manifest.shards.map((s) => s.id));
   const removed = (await registry.shards()).map((s) => s.id).filter((id) => !keep.has(id));
@@ -73,8 +61,3 @@ export async function readShardData(indexDir: string, entry: Pick<ShardEntry, 'i
   const queries = exists ? await readJsonFile(path, QueriesFileSchema) : { train: [], heldout: [] };
   return { docs, queries };
 }
-
-async function readShardFigures(indexDir: string, entry: ShardEntry): Promise<ShardFigures> {
-  return readJsonFile(join(indexDir, shardDirOf(entry.id), SHARD_FILES.report), ShardFiguresSchema.passthrough());
-}
-

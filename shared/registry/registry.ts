@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import { ShardDataSchema, type ShardData } from '../artifact/shard-data.ts';
+import { decode } from '../bus/codec.ts';
 import type { Bus } from '../bus/connection.ts';
 import { RevisionConflictError, type KeyValueBucket, type KeyValueWatch, type ObjectBucket } from '../bus/stores.ts';
 import { ArtifactError, BadInputError, NotFoundError } from '../errors.ts';
@@ -94,6 +96,13 @@ export class Registry {
     const actual = await sha256HexYielding(bytes);
     if (actual !== ref.sha256) throw new ArtifactError(`object ${ref.object}`, `sha256 ${actual.slice(0, 12)}… does not match the registry's ${ref.sha256.slice(0, 12)}…`);
     return bytes;
+  }
+
+  /** A shard version's documents and queries (checked like every object). */
+  async shardData(version: Pick<ShardVersion, 'data'>): Promise<ShardData> {
+    const parsed = ShardDataSchema.safeParse(decode(await this.download(version.data)));
+    if (!parsed.success) throw new ArtifactError(`object ${version.data.object}`, 'not shard data');
+    return parsed.data;
   }
 
   /** Makes `next` the gating model's current version (the current one becomes the previous). */
