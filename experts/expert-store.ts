@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ArtifactError } from '../shared/errors.ts';
 import { readJsonFile } from '../shared/artifact/json-file.ts';
+import { SHARD_QUERIES_FILE } from '../shared/artifact/shard-data.ts';
 import { readTensorFile, requireArray, writeTensorFile } from '../shared/artifact/tensor-file.ts';
 import { DocIdTrie } from '../shared/docids/trie.ts';
 import { encoderArrays, encoderFromArrays } from '../shared/model/encoder-store.ts';
@@ -10,7 +11,10 @@ import { SparseTable } from '../shared/model/sparse-table.ts';
 import { ExpertModel } from './expert-model.ts';
 
 /** Files of one shard's folder. */
-export const SHARD_FILES = { model: 'model.json', weights: 'weights.bin', trie: 'trie.json', report: 'report.json' } as const;
+export const SHARD_FILES = { model: 'model.json', weights: 'weights.bin', trie: 'trie.json', report: 'report.json', queries: SHARD_QUERIES_FILE } as const;
+
+/** Files a shard's folder may lack: indexes built before shards kept their queries have no queries.json. */
+export const OPTIONAL_SHARD_FILES: ReadonlySet<string> = new Set([SHARD_FILES.queries]);
 
 const TensorSpecSchema = z.object({ name: z.string(), dtype: z.enum(['float32', 'int32', 'uint32']), shape: z.array(z.number().int().min(0)) });
 const ExpertFileSchema = z.object({

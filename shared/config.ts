@@ -49,7 +49,7 @@ export type IndexConfig = z.infer<typeof IndexConfigSchema>;
  * that were never queried while what a node row learns does not.
  */
 export function defaultIndexConfig(documents: number, shards = 4, seed = 1): IndexConfig {
-  const topics = Math.max(2 * shards, Math.min(4096, Math.round(documents / 4000)));
+  const topics = Math.max(2 * shards, topicsFor(documents));
   return {
     seed,
     shards,
@@ -65,4 +65,9 @@ export function defaultIndexConfig(documents: number, shards = 4, seed = 1): Ind
     trainSplit: 'train',
     reportSplit: 'dev',
   };
+}
+
+/** Topics for a number of documents at about 4,000 documents per topic (see defaultIndexConfig); 0 for under 2,000. */
+export function topicsFor(documents: number): number {
+  return Math.min(4096, Math.round(documents / 4000));
 }

@@ -2,30 +2,31 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { listSplits, loadCorpus, loadQueries, loadSplit, type BeirDoc } from '../../shared/beir/reader.ts';
+import { loadCorpus, type BeirDoc } from '../../shared/beir/reader.ts';
 import { StreamDigest } from '../../shared/artifact/checksum.ts';
 import { INDEX_LAYOUT, commitIndex, shardDirOf, stagingDirFor } from '../../shared/artifact/index-artifact.ts';
 import type { Manifest } from '../../shared/artifact/manifest.ts';
 import type { IndexConfig } from '../../shared/config.ts';
-import { assignTopicsToShards, buildSemanticDocIds, formatDocId } from '../../shared/docids/build.ts';
+import { writeShardQueries, type QueryPair } from '../../shared/artifact/shard-data.ts';
+import { assignTopicsToShards, formatDocId } from '../../shared/docids/build.ts';
 import { loadGating } from '../../shared/model/gating-store.ts';
 import type { TrainingCorpus } from '../../shared/model/examples.ts';
-import { fullView, tokenizeDoc, type TokenizedDoc } from '../../shared/model/views.ts';
-import { SparseTable } from '../../shared/model/sparse-table.ts';
-import { packFeatures } from '../../shared/model/encoder.ts';
-import { normalizeRows } from '../../shared/model/heads.ts';
+import { tokenizeDoc, type TokenizedDoc } from '../../shared/model/views.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { Progress } from '../../shared/progress.ts';
-import { featurize } from '../../shared/text/featurizer.ts';
 import type { Vocabulary } from '../../shared/text/vocabulary.ts';
 import { BadInputError } from '../../shared/errors.ts';
-import { mulberry32 } from '../../shared/util/random.ts';
 import { loadExpert, SHARD_FILES, type LoadedExpert } from '../../experts/expert-store.ts';
 import { buildVocabulary } from '../../experts/train-expert.ts';
 import { LocalPipeline } from '../pipeline.ts';
 import { evaluateShardHits } from '../eval/shard-hits.ts';
 import { runJobs } from './job-runner.ts';
-import type { ExpertJob, GatingJob } from './jobs.ts';
+import type { ExpertJob } from './jobs.ts';
+import { featurizePairs, loadQueryPairs, type FeaturizedPair } from './query-pairs.ts';
+import { gatingJobFor, semanticDocIds } from './semantic-ids.ts';
+import { shardReportOf, type ShardReport } from './shard-report.ts';
+
+export type { ShardReport } from './shard-report.ts';
 
 export interface BuildOptions {
   corpusDir: string;
@@ -38,20 +39,6 @@ export interface BuildOptions {
   parallel: number;
   /** Environment of the training processes. */
   childEnv: NodeJS.ProcessEnv;
-}
-
-export interface ShardReport {
-  id: string;
-  topics: number[];
-  docs: number;
-  collision_rate: number;
-  'index_recall@1': number;
-  /** Hits@10 over the report split's queries whose relevant document is in this shard; null without that split. */
-  'hits@10': number | null;
-  report_split: string | null;
-  report_queries: number;
-  training: { examples: number; seconds: number; examples_per_s: number; losses: number[] };
-  built_at: string;
 }
 
 export interface BuildResult {
@@ -75,7 +62,12 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
   const { docs } = await loadCorpus(options.corpusDir);
   if (docs.length === 0) throw new BadInputError(`${options.corpusDir}: the corpus has no documents`);
   const config = options.configFor(docs.length);
-  const trainPairs = await loadTrainingPairs(options.corpusDir, config.trainSplit, docs);
+  const docIndex = new Map(docs.map((d, i) => [d.id, i]));
+  const queryPairs = {
+    train: await loadQueryPairs(options.corpusDir, config.trainSplit, docIndex),
+    heldout: await loadQueryPairs(options.corpusDir, config.reportSplit, docIndex),
+  };
+  const trainPairs = featurizePairs(queryPairs.train, docIndex);
   const tokenized = docs.map((d) => tokenizeDoc(d, config.featurizer.maxTokens));
   log.info({ documents: docs.length, training_queries: trainPairs.length }, 'collection loaded');
   phase('load', t);
@@ -93,7 +85,7 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
 
   const staging = await stagingDirFor(options.outDir);
   try {
-    const { manifest, reports, peakRssBytes } = await trainAndSeal(staging, options.outDir, { config, docs, tokenized, trainPairs, paths, shardTopics, topicCount, everything, globalVocabulary }, options);
+    const { manifest, reports, peakRssBytes } = await trainAndSeal(staging, options.outDir, { config, docs, tokenized, trainPairs, queryPairs, paths, shardTopics, topicCount, everything, globalVocabulary }, options);
     const seconds = (performance.now() - started) / 1000;
     log.info({ seconds: +seconds.toFixed(1), out: options.outDir }, 'index written');
     return { manifest, reports, seconds, peakRssBytes: Math.max(peakRssBytes, process.resourceUsage().maxRSS * 1024) };
@@ -108,7 +100,9 @@ interface Prepared {
   config: Readonly<IndexConfig>;
   docs: BeirDoc[];
   tokenized: TokenizedDoc[];
-  trainPairs: { doc: number; bag: ReturnType<typeof featurize> }[];
+  trainPairs: FeaturizedPair[];
+  /** The same training pairs as text, and the report split's: what each shard keeps in queries.json. */
+  queryPairs: { train: QueryPair[]; heldout: QueryPair[] };
   paths: number[][];
   shardTopics: number[][];
   topicCount: number;
@@ -121,16 +115,7 @@ async function trainAndSeal(staging: string, outDir: string, prepared: Prepared,
   const { config, docs, trainPairs, paths, shardTopics, topicCount, everything, globalVocabulary } = prepared;
   const { log } = options;
   const t = performance.now();
-  const { docRows, rowTopics } = gatingPrototypes(paths);
-  const gatingJob: GatingJob = {
-    kind: 'gating',
-    outDir: join(staging, INDEX_LAYOUT.gating),
-    config,
-    corpus: everything,
-    vocabulary: { ids: globalVocabulary.ids, idf: globalVocabulary.idf, documents: globalVocabulary.documents },
-    docRows,
-    rowTopics,
-  };
+  const gatingJob = gatingJobFor(join(staging, INDEX_LAYOUT.gating), config, everything, globalVocabulary, paths);
   const shards = shardTopics.map((topicList, s) => ({ id: `s${s}`, topics: [...topicList].sort((a, b) => a - b) }));
   const expertJobs: ExpertJob[] = shards.map(({ id, topics }, s) => {
     const held = new Set(topics);
@@ -161,27 +146,11 @@ async function trainAndSeal(staging: string, outDir: string, prepared: Prepared,
   try {
     const shardHits = await evaluateShardHits(pipeline, options.corpusDir, config.reportSplit, docs);
     const reports: ShardReport[] = entries.map((entry, i) => {
-      const result = results[i + 1]!;
       const hits = shardHits?.byShard.get(entry.id);
-      return {
-        id: entry.id,
-        topics: entry.topics,
-        docs: entry.docs,
-        collision_rate: result.quality!.collisionRate,
-        'index_recall@1': result.quality!.indexRecallAt1,
-        'hits@10': hits?.hits10 ?? null,
-        report_split: shardHits ? config.reportSplit : null,
-        report_queries: hits?.queries ?? 0,
-        training: {
-          examples: result.training.examples,
-          seconds: +result.training.seconds.toFixed(1),
-          examples_per_s: Math.round(result.training.examplesPerSecond),
-          losses: result.training.losses.map((l) => +l.toFixed(4)),
-        },
-        built_at: new Date().toISOString(),
-      };
+      return shardReportOf(entry, results[i + 1]!, { split: shardHits ? config.reportSplit : null, queries: hits?.queries ?? 0, hits10: hits?.hits10 ?? null });
     });
     for (const r of reports) await writeFile(join(staging, shardDirOf(r.id), SHARD_FILES.report), JSON.stringify(r, null, 2));
+    await writeQueriesByShard(staging, entries, expertJobs, prepared.queryPairs);
     await writeDocRecords(join(staging, INDEX_LAYOUT.docs), docs, paths);
     const manifest = await commitIndex(staging, outDir, {
       createdAt: new Date().toISOString(),
@@ -196,49 +165,13 @@ async function trainAndSeal(staging: string, outDir: string, prepared: Prepared,
   }
 }
 
-/** One gating prototype per second-level DocID prefix (topic · cluster): row of each document, topic of each row. */
-function gatingPrototypes(paths: readonly (readonly number[])[]): { docRows: Int32Array; rowTopics: Int32Array } {
-  const rowOf = new Map<string, number>();
-  const rowTopics: number[] = [];
-  const docRows = Int32Array.from(paths, (p) => {
-    const key = p.length > 2 ? `${p[0]}-${p[1]}` : `${p[0]}`;
-    let row = rowOf.get(key);
-    if (row === undefined) {
-      row = rowTopics.length;
-      rowOf.set(key, row);
-      rowTopics.push(p[0]!);
-    }
-    return row;
-  });
-  return { docRows, rowTopics: Int32Array.from(rowTopics) };
-}
-
-/** Training (query, document) pairs of the split, featurized once; none when the split does not exist. */
-async function loadTrainingPairs(dir: string, split: string, docs: readonly BeirDoc[]): Promise<{ doc: number; bag: ReturnType<typeof featurize> }[]> {
-  if (!(await listSplits(dir)).includes(split)) return [];
-  const docIndex = new Map(docs.map((d, i) => [d.id, i]));
-  const queries = await loadQueries(dir);
-  const qrels = await loadSplit(dir, split, queries, docIndex);
-  const pairs: { doc: number; bag: ReturnType<typeof featurize> }[] = [];
-  for (const [queryId, relevant] of qrels) {
-    const bag = featurize(queries.get(queryId)!);
-    for (const docId of relevant) pairs.push({ doc: docIndex.get(docId)!, bag });
+/** Each shard's queries.json: the training and report-split pairs whose document it holds. */
+async function writeQueriesByShard(staging: string, entries: readonly { id: string }[], jobs: readonly ExpertJob[], pairs: Prepared['queryPairs']): Promise<void> {
+  for (const [i, entry] of entries.entries()) {
+    const held = new Set(jobs[i]!.docIds);
+    const mine = (list: readonly QueryPair[]) => list.filter((p) => held.has(p.doc));
+    await writeShardQueries(join(staging, shardDirOf(entry.id)), { train: mine(pairs.train), heldout: mine(pairs.heldout) });
   }
-  return pairs;
-}
-
-/**
- * DocIDs from the geometry every model starts in: documents embedded by a random
- * projection of their tf·idf vectors (the encoders' initial state), clustered hierarchically.
- */
-function semanticDocIds(docs: readonly TokenizedDoc[], vocabulary: Vocabulary, config: Readonly<IndexConfig>): number[][] {
-  const dim = config.dim;
-  const table = new SparseTable(vocabulary.size, dim).initNormal(mulberry32(config.seed), 1);
-  const features = packFeatures(docs.map((doc) => vocabulary.encode(fullView(doc, config.featurizer))));
-  const bags = new Float32Array(docs.length * dim);
-  table.bag(features.rows, features.weights, features.offsets, bags);
-  const vectors = normalizeRows(bags, dim);
-  return buildSemanticDocIds(vectors, docs.length, dim, { ...config.docids, seed: config.seed });
 }
 
 async function writeDocRecords(path: string, docs: readonly BeirDoc[], paths: readonly (readonly number[])[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../shared/log.ts';
 import { DsiError, ErrorCode } from '../../shared/errors.ts';
@@ -22,20 +22,33 @@ export interface JobRunnerOptions {
 export async function runJobs(jobs: readonly BuildJob[], options: JobRunnerOptions): Promise<JobResult[]> {
   const order = jobs.map((job, i) => ({ job, i, size: job.corpus.docs.length + job.corpus.queries.length })).sort((a, b) => b.size - a.size);
   const results = new Array<JobResult>(jobs.length);
+  const running = new Set<ChildProcess>();
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < order.length) {
+    while (next < order.length && !failure) {
       const { job, i } = order[next++]!;
-      results[i] = await runInChild(job, options);
+      try {
+        results[i] = await runInChild(job, options, running);
+      } catch (error) {
+        // The other jobs' output is of no use now, and a child still writing would leave
+        // files behind after the caller has cleaned up: stop them, then report the first failure.
+        failure ??= { error };
+        for (const child of running) child.kill('SIGTERM');
+        return;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.parallel, jobs.length)) }, worker));
+  if (failure) throw failure.error;
   return results;
 }
 
-function runInChild(job: BuildJob, options: JobRunnerOptions): Promise<JobResult> {
+function runInChild(job: BuildJob, options: JobRunnerOptions, running: Set<ChildProcess>): Promise<JobResult> {
   return new Promise((resolve, reject) => {
     const child = fork(DSI_BIN, ['build-job'], { serialization: 'advanced', env: options.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    running.add(child);
+    child.on('exit', () => running.delete(child));
     let result: JobResult | undefined;
     let failure: string | undefined;
     child.on('message', (message: { result?: JobResult; error?: string }) => {

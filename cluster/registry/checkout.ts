@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { ShardData } from '../../shared/artifact/shard-data.ts';
 import { encode } from '../../shared/bus/codec.ts';
-import type { IndexConfig } from '../../shared/config.ts';
+import type { ClusterModels, ShardOnDisk } from '../ops/types.ts';
 import { GATING_FILES } from '../../shared/model/gating-store.ts';
 import { packFolder, unpackFolder } from '../../shared/registry/bundle.ts';
 import type { ShardFigures, ShardRecord } from '../../shared/registry/records.ts';
@@ -13,21 +13,6 @@ import { SHARD_FILES } from '../../experts/expert-store.ts';
  * add-shard): every object is checked against its sha256 on the way down, and a trained
  * result goes back up as a new version.
  */
-export interface ShardOnDisk {
-  readonly id: string;
-  readonly topics: number[];
-  /** Folder holding the shard's files (model, weights, trie, report, queries). */
-  readonly dir: string;
-  readonly data: ShardData;
-}
-
-export interface ClusterModels {
-  readonly config: IndexConfig;
-  readonly topicCount: number;
-  readonly gatingDir: string;
-  readonly shards: ShardOnDisk[];
-}
-
 export async function checkoutShard(registry: Registry, record: ShardRecord, dir: string): Promise<ShardOnDisk> {
   const shardDir = join(dir, 'shards', record.id);
   await unpackFolder(await registry.download(record.current.model), shardDir, `object ${record.current.model.object}`);

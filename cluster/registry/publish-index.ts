@@ -1,17 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { INDEX_LAYOUT, openIndex, readDocRecords, shardDirOf, verifyIndex, type DocRecord } from '../../shared/artifact/index-artifact.ts';
-import type { ShardEntry } from '../../shared/artifact/manifest.ts';
-import { QueryPairSchema, SHARD_QUERIES_FILE, topicOfDocId, type ShardData } from '../../shared/artifact/shard-data.ts';
+import { INDEX_LAYOUT, openIndex, readDocRecords, shardDirOf, verifyIndex } from '../../shared/artifact/index-artifact.ts';
+import { readShardData } from '../../shared/artifact/shard-data.ts';
 import { readJsonFile } from '../../shared/artifact/json-file.ts';
 import type { Logger } from '../../shared/log.ts';
 import { REGISTRY_FORMAT, ShardFiguresSchema } from '../../shared/registry/records.ts';
 import type { Registry } from '../../shared/registry/registry.ts';
 import { SHARD_FILES } from '../../experts/expert-store.ts';
 import { publishGatingFolder, publishShardFolder } from './checkout.ts';
-
-const QueriesFileSchema = z.object({ train: z.array(QueryPairSchema), heldout: z.array(QueryPairSchema) });
 
 export interface PublishSummary {
   readonly gatingVersion: number;
@@ -50,14 +45,4 @@ export async function publishIndex(registry: Registry, indexDir: string, log: Lo
   const seconds = (performance.now() - started) / 1000;
   log.info({ index: indexDir, gating_version: gatingVersion, shards: shards.map((s) => `${s.id}@v${s.version}`), removed, seconds: +seconds.toFixed(2) }, 'index published to the registry');
   return { gatingVersion, shards, removed, seconds };
-}
-
-/** A shard's documents (from docs.jsonl, by topic) and queries (from its queries.json, when the index has one). */
-export async function readShardData(indexDir: string, entry: Pick<ShardEntry, 'id' | 'topics'>, allDocs?: readonly DocRecord[]): Promise<ShardData> {
-  const topics = new Set(entry.topics);
-  const docs = (allDocs ?? (await readDocRecords(indexDir))).filter((d) => topics.has(topicOfDocId(d.docid)));
-  const path = join(indexDir, shardDirOf(entry.id), SHARD_QUERIES_FILE);
-  const exists = await readFile(path).then(() => true, () => false);
-  const queries = exists ? await readJsonFile(path, QueriesFileSchema) : { train: [], heldout: [] };
-  return { docs, queries };
 }

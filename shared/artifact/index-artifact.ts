@@ -13,7 +13,7 @@ import { ARTIFACT_FORMAT, MANIFEST_FILE, ManifestSchema, type Manifest } from '.
  *   manifest.json          format version, config, corpus checksum, topic → shard map, file checksums
  *   docs.jsonl             {id, docid, title, text} per document (what results display)
  *   gating/                the gating model
- *   shards/<id>/           one expert: model.json, weights.bin, trie.json, report.json
+ *   shards/<id>/           one expert: model.json, weights.bin, trie.json, report.json, queries.json
  */
 export const INDEX_LAYOUT = { docs: 'docs.jsonl', gating: 'gating', shards: 'shards' } as const;
 
@@ -41,6 +41,12 @@ export async function commitIndex(staging: string, outDir: string, manifest: Omi
   for (const path of await listFiles(staging)) files[relative(staging, path)] = await sha256File(path);
   const sealed: Manifest = { format: ARTIFACT_FORMAT, ...manifest, files };
   await writeFile(join(staging, MANIFEST_FILE), JSON.stringify(sealed, null, 2));
+  await replaceDir(staging, outDir);
+  return sealed;
+}
+
+/** Swaps a staged folder into place of `outDir` (which may not exist) with renames, so readers see the old folder or the new one. */
+export async function replaceDir(staging: string, outDir: string): Promise<void> {
   const target = resolve(outDir);
   await mkdir(dirname(target), { recursive: true });
   const old = `${target}.old-${process.pid}`;
@@ -49,7 +55,6 @@ export async function commitIndex(staging: string, outDir: string, manifest: Omi
   });
   await rename(staging, target);
   await rm(old, { recursive: true, force: true });
-  return sealed;
 }
 
 /** Reads and validates the manifest; refuses another format version with a clear reason. */

@@ -1,5 +1,10 @@
+import { stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { DocRecordSchema } from './index-artifact.ts';
+import { parseDocId } from '../docids/build.ts';
+import { DocRecordSchema, readDocRecords, type DocRecord } from './index-artifact.ts';
+import { readJsonFile } from './json-file.ts';
+import type { ShardEntry } from './manifest.ts';
 
 /**
  * What a shard was trained from, kept beside its model so that the shard can be retrained,
@@ -10,15 +15,43 @@ import { DocRecordSchema } from './index-artifact.ts';
 export const QueryPairSchema = z.object({ query: z.string(), doc: z.string() });
 export type QueryPair = z.infer<typeof QueryPairSchema>;
 
+export const ShardQueriesSchema = z.object({ train: z.array(QueryPairSchema), heldout: z.array(QueryPairSchema) });
+export type ShardQueries = z.infer<typeof ShardQueriesSchema>;
+
 export const ShardDataSchema = z.object({
   docs: z.array(DocRecordSchema),
-  queries: z.object({ train: z.array(QueryPairSchema), heldout: z.array(QueryPairSchema) }),
+  queries: ShardQueriesSchema,
 });
 export type ShardData = z.infer<typeof ShardDataSchema>;
 
-/** Where a shard's queries live in an index folder (optional: indexes built before it have none). */
+/** The file of a shard's folder that holds its ShardQueries. */
 export const SHARD_QUERIES_FILE = 'queries.json';
 
-export function topicOfDocId(docid: string): number {
-  return Number.parseInt(docid, 10);
+export async function writeShardQueries(shardDir: string, queries: ShardQueries): Promise<void> {
+  await writeFile(join(shardDir, SHARD_QUERIES_FILE), JSON.stringify(queries));
+}
+
+/** A shard's queries; none when the folder predates queries.json (a damaged file is still refused). */
+export async function readShardQueries(shardDir: string): Promise<ShardQueries> {
+  const path = join(shardDir, SHARD_QUERIES_FILE);
+  const exists = await stat(path).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return false;
+      throw e;
+    },
+  );
+  return exists ? readJsonFile(path, ShardQueriesSchema) : { train: [], heldout: [] };
+}
+
+/**
+ * A shard's data from a local index: the documents of docs.jsonl whose DocID starts with one
+ * of the shard's topics, and its queries.json. Pass `records` (the index's docs.jsonl, read
+ * once) when reading several shards of one index.
+ */
+export async function readShardData(indexDir: string, shard: Pick<ShardEntry, 'topics' | 'dir'>, records?: readonly DocRecord[]): Promise<ShardData> {
+  const topics = new Set(shard.topics);
+  const all = records ?? (await readDocRecords(indexDir));
+  const docs = all.filter((d) => topics.has(parseDocId(d.docid)[0]!));
+  return { docs, queries: await readShardQueries(join(indexDir, shard.dir)) };
 }

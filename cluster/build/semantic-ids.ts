@@ -1,0 +1,56 @@
+import type { IndexConfig } from '../../shared/config.ts';
+import { buildSemanticDocIds } from '../../shared/docids/build.ts';
+import { packFeatures } from '../../shared/model/encoder.ts';
+import type { TrainingCorpus } from '../../shared/model/examples.ts';
+import { normalizeRows } from '../../shared/model/heads.ts';
+import { SparseTable } from '../../shared/model/sparse-table.ts';
+import { fullView, type TokenizedDoc } from '../../shared/model/views.ts';
+import type { Vocabulary } from '../../shared/text/vocabulary.ts';
+import { mulberry32 } from '../../shared/util/random.ts';
+import type { GatingJob } from './jobs.ts';
+
+/**
+ * DocIDs from the geometry every model starts in: documents embedded by a random
+ * projection of their tf·idf vectors (the encoders' initial state), clustered hierarchically
+ * into `topics` topics (the index's topic count unless given, e.g. for a shard added later).
+ */
+export function semanticDocIds(docs: readonly TokenizedDoc[], vocabulary: Vocabulary, config: Readonly<IndexConfig>, topics = config.docids.topics): number[][] {
+  const dim = config.dim;
+  const table = new SparseTable(vocabulary.size, dim).initNormal(mulberry32(config.seed), 1);
+  const features = packFeatures(docs.map((doc) => vocabulary.encode(fullView(doc, config.featurizer))));
+  const bags = new Float32Array(docs.length * dim);
+  table.bag(features.rows, features.weights, features.offsets, bags);
+  const vectors = normalizeRows(bags, dim);
+  return buildSemanticDocIds(vectors, docs.length, dim, { ...config.docids, topics, seed: config.seed });
+}
+
+/** One gating prototype per second-level DocID prefix (topic · cluster): row of each document, topic of each row. */
+export function gatingPrototypes(paths: readonly (readonly number[])[]): { docRows: Int32Array; rowTopics: Int32Array } {
+  const rowOf = new Map<string, number>();
+  const rowTopics: number[] = [];
+  const docRows = Int32Array.from(paths, (p) => {
+    const key = p.length > 2 ? `${p[0]}-${p[1]}` : `${p[0]}`;
+    let row = rowOf.get(key);
+    if (row === undefined) {
+      row = rowTopics.length;
+      rowOf.set(key, row);
+      rowTopics.push(p[0]!);
+    }
+    return row;
+  });
+  return { docRows, rowTopics: Int32Array.from(rowTopics) };
+}
+
+/** The gating model's training job over every document of the index (paths[i] is the DocID of corpus.docs[i]). */
+export function gatingJobFor(outDir: string, config: IndexConfig, corpus: TrainingCorpus, vocabulary: Vocabulary, paths: readonly (readonly number[])[]): GatingJob {
+  const { docRows, rowTopics } = gatingPrototypes(paths);
+  return {
+    kind: 'gating',
+    outDir,
+    config,
+    corpus,
+    vocabulary: { ids: vocabulary.ids, idf: vocabulary.idf, documents: vocabulary.documents },
+    docRows,
+    rowTopics,
+  };
+}

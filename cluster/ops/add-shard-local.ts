@@ -1,0 +1,71 @@
+import { cp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { commitIndex, INDEX_LAYOUT, openIndex, readDocRecords, shardDirOf, stagingDirFor, verifyIndex } from '../../shared/artifact/index-artifact.ts';
+import { MANIFEST_FILE } from '../../shared/artifact/manifest.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { Progress } from '../../shared/progress.ts';
+import { addShard, type AddShardResult } from './add-shard.ts';
+import { checkNewShardId } from './added-data.ts';
+import { loadAddedCollection } from './added-collection.ts';
+import { clusterModelsOfIndex } from './cluster-models.ts';
+
+export interface AddShardToIndexInput {
+  indexDir: string;
+  corpusDir: string;
+  shardId: string | undefined;
+  /** Scratch folder for the training output. */
+  work: string;
+  log: Logger;
+  progress: Progress;
+  parallel: number;
+  childEnv: NodeJS.ProcessEnv;
+}
+
+/**
+ * add-shard on a local index folder: the new shard and the retrained gating model are
+ * trained as for a running cluster, then a new index is assembled beside the old one (old
+ * shards copied unchanged, docs.jsonl extended, manifest updated) and swapped in by rename,
+ * so a failure leaves the old index as it was.
+ */
+export async function addShardToIndex(input: AddShardToIndexInput): Promise<AddShardResult> {
+  const manifest = await openIndex(input.indexDir);
+  await verifyIndex(input.indexDir, manifest);
+  const current = await clusterModelsOfIndex(input.indexDir);
+  const ids = manifest.shards.map((s) => s.id);
+  const shardId = input.shardId ?? nextShardId(ids);
+  checkNewShardId(shardId, ids);
+  const added = await loadAddedCollection(input.corpusDir, { train: manifest.config.trainSplit, heldout: manifest.config.reportSplit });
+  const result = await addShard({ current, added, shardId, outDir: join(input.work, 'new'), log: input.log, progress: input.progress, parallel: input.parallel, childEnv: input.childEnv });
+
+  const staging = await stagingDirFor(input.indexDir);
+  try {
+    for (const entry of manifest.shards) await cp(join(input.indexDir, shardDirOf(entry.id)), join(staging, shardDirOf(entry.id)), { recursive: true });
+    await cp(result.shardDir, join(staging, shardDirOf(shardId)), { recursive: true });
+    await cp(result.gatingDir, join(staging, INDEX_LAYOUT.gating), { recursive: true });
+    const out = createWriteStream(join(staging, INDEX_LAYOUT.docs));
+    for (const d of [...(await readDocRecords(input.indexDir)), ...result.data.docs]) if (!out.write(`${JSON.stringify(d)}\n`)) await once(out, 'drain');
+    out.end();
+    await once(out, 'finish');
+    await rm(join(staging, MANIFEST_FILE), { force: true });
+    await commitIndex(staging, input.indexDir, {
+      createdAt: new Date().toISOString(),
+      config: manifest.config,
+      corpus: { documents: manifest.corpus.documents + result.shard.docs, sha256: manifest.corpus.sha256 },
+      topics: result.topicCount,
+      shards: [...manifest.shards, { ...result.shard, dir: shardDirOf(shardId) }],
+    });
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+  input.log.info({ index: input.indexDir, shard: shardId }, 'index grown by one shard');
+  return result;
+}
+
+export function nextShardId(existing: readonly string[]): string {
+  let n = existing.length;
+  while (existing.includes(`s${n}`)) n++;
+  return `s${n}`;
+}
