@@ -12,12 +12,14 @@ export interface DemoIndexOptions {
   epochs?: number;
   gatingEpochs?: number;
   seed?: number;
+  /** Another BEIR collection than the demo's (e.g. a part of it). */
+  corpus?: string;
 }
 
 /** Builds the index into `dir` (replacing what is there) and returns `dir`. */
 export async function buildDemoIndex(dir: string, opts: DemoIndexOptions = {}): Promise<string> {
-  const { shards = 2, epochs = 2, gatingEpochs = 1, seed = 1 } = opts;
-  const args = ['index', '--corpus', DEMO_CORPUS, '--out', dir, '--shards', String(shards), '--epochs', String(epochs), '--gating-epochs', String(gatingEpochs), '--seed', String(seed)];
+  const { shards = 2, epochs = 2, gatingEpochs = 1, seed = 1, corpus = DEMO_CORPUS } = opts;
+  const args = ['index', '--corpus', corpus, '--out', dir, '--shards', String(shards), '--epochs', String(epochs), '--gating-epochs', String(gatingEpochs), '--seed', String(seed)];
   const result = await runDsi(args);
   if (result.code !== 0) throw new Error(`dsi ${args.join(' ')} failed (exit ${result.code}):\n${result.stderr.slice(-4000)}`);
   return dir;

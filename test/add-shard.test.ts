@@ -1,0 +1,124 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { splitCollection } from '../cluster/tools/split-collection.ts';
+import { DEMO_CORPUS, runDsi } from './helpers/cli.ts';
+import { buildDemoIndex, demoQueries } from './helpers/demo-index.ts';
+import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.ts';
+import { ProcessRegistry } from './helpers/processes.ts';
+import { failedOutcomes, search, startTraffic, waitFor } from './helpers/traffic.ts';
+
+/**
+ * Growing a running cluster: the demo collection without its Python packages is indexed
+ * and served from the registry (dsi up: experts know only NATS and their shard id), then
+ * the Python packages are added as a new shard while clients search.
+ */
+const isPython = (title: string) => /^python3?-/.test(title);
+
+let work: string;
+let nats: NatsServerHandle;
+let base: string;
+let addedDir: string;
+let addedDocs: { _id: string; title: string; text: string }[];
+const processes = new ProcessRegistry();
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'dsi-add-shard-'));
+  const initialDir = join(work, 'initial');
+  addedDir = join(work, 'added');
+  await splitCollection(DEMO_CORPUS, initialDir, (d) => !isPython(d.title));
+  await splitCollection(DEMO_CORPUS, addedDir, (d) => isPython(d.title));
+  addedDocs = readFileSync(join(addedDir, 'corpus.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { _id: string; title: string; text: string });
+  const indexDir = join(work, 'index');
+  [, nats] = await Promise.all([buildDemoIndex(indexDir, { corpus: initialDir }), startNatsServer({ jetstream: true })]);
+  const up = processes.spawnDsi(['up', '--index', indexDir, '--port', '0', '--nats', nats.url]);
+  base = (await up.waitForLine(/^dsi up: ready at /, 90_000)).match(/ready at (\S+)/)![1]!;
+}, 180_000);
+
+afterAll(async () => {
+  await processes.killAll();
+  await nats?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('dsi add-shard on a running cluster', () => {
+  it('adds a shard for new topics under load: no failed request, the new documents found, old shards within tolerance', async () => {
+    expect(addedDocs.length).toBeGreaterThan(60);
+    expect(await foundByOwnText()).toBe(0);
+
+    const traffic = startTraffic(base, [...demoQueries(9), ...addedDocs.slice(0, 20).map((d) => d.title)]);
+    const added = await runDsi(['add-shard', '--nats', nats.url, '--corpus', addedDir, '--json', '--wait-ms', '60000']);
+    await new Promise((r) => setTimeout(r, 700));
+    const outcomes = await traffic.stop();
+    expect(added.code, added.stderr.slice(-2000)).toBe(0);
+
+    const failed = failedOutcomes(outcomes);
+    expect(outcomes.length).toBeGreaterThan(50);
+    expect(failed, JSON.stringify(failed.slice(0, 3))).toEqual([]);
+
+    const report = JSON.parse(added.stdout.trim().split('\n').at(-1)!) as {
+      shard: { id: string; docs: number; topics: number[] };
+      old_shards: { id: string; before: { 'hits@10': number | null }; after: { 'hits@10': number | null } }[];
+      tolerance: number;
+      within_tolerance: boolean;
+    };
+    expect(report.shard).toMatchObject({ id: 's2', docs: addedDocs.length });
+    expect(report.shard.topics.every((t) => t >= 4)).toBe(true);
+    expect(report.old_shards.map((s) => s.id)).toEqual(['s0', 's1']);
+    for (const s of report.old_shards) expect(s.after['hits@10']!).toBeGreaterThanOrEqual(s.before['hits@10']! - report.tolerance);
+    expect(report.within_tolerance).toBe(true);
+
+    // The router picked the shard up by itself: it is listed, live, and answers.
+    const shards = ((await (await fetch(`${base}/v1/shards`)).json()) as { shards: { id: string; live_replicas: number; docs: number }[] }).shards;
+    expect(shards.find((s) => s.id === 's2')).toMatchObject({ live_replicas: 1, docs: addedDocs.length });
+    // Most new documents are found by their own text (the same measure as index_recall, through the whole cluster).
+    expect(await foundByOwnText()).toBeGreaterThan(0.6);
+  }, 240_000);
+});
+
+describe('dsi retrain and dsi rollback on a running cluster', () => {
+  it('swaps the retrained shard in under load, then back: no failed request, answers from the new version after the swap', async () => {
+    const traffic = startTraffic(base, demoQueries(5));
+    const retrained = await runDsi(['retrain', '--nats', nats.url, '--shard', 's1', '--epochs', '1', '--force', '--json']);
+    expect(retrained.code, retrained.stderr.slice(-2000)).toBe(0);
+    const summary = JSON.parse(retrained.stdout.trim().split('\n').at(-1)!) as { from_version: number; published_version: number; current: { 'index_recall@1': number }; candidate: { 'index_recall@1': number } };
+    expect(summary).toMatchObject({ from_version: 1, published_version: 2 });
+    expect(summary.candidate['index_recall@1']).toBeGreaterThan(0.5);
+    await waitFor(async () => (await servedVersion('s1')) === 2, 30_000);
+    const swappedAt = performance.now();
+    await new Promise((r) => setTimeout(r, 800));
+
+    const rolled = await runDsi(['rollback', '--nats', nats.url, '--shard', 's1']);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    await waitFor(async () => (await servedVersion('s1')) === 1, 30_000);
+    const rolledAt = performance.now();
+    await new Promise((r) => setTimeout(r, 800));
+    const outcomes = await traffic.stop();
+
+    const failed = failedOutcomes(outcomes);
+    expect(failed, JSON.stringify(failed.slice(0, 3))).toEqual([]);
+    const s1Between = outcomes.filter((o) => o.at > swappedAt + 100 && o.at < rolledAt - 1000 && o.versions.s1 !== undefined);
+    const s1After = outcomes.filter((o) => o.at > rolledAt + 100 && o.versions.s1 !== undefined);
+    expect(s1Between.length).toBeGreaterThan(0);
+    expect(s1Between.every((o) => o.versions.s1 === 2)).toBe(true);
+    expect(s1After.length).toBeGreaterThan(0);
+    expect(s1After.every((o) => o.versions.s1 === 1)).toBe(true);
+  }, 180_000);
+});
+
+async function servedVersion(shard: string): Promise<number | null> {
+  const shards = ((await (await fetch(`${base}/v1/shards`)).json()) as { shards: { id: string; version: number | null }[] }).shards;
+  return shards.find((s) => s.id === shard)?.version ?? null;
+}
+
+/** Share of the added documents whose own text finds them in the top 10 through POST /v1/search. */
+async function foundByOwnText(): Promise<number> {
+  let found = 0;
+  for (const doc of addedDocs) {
+    const { status, body } = await search(base, `${doc.title} ${doc.text}`.slice(0, 900), 10);
+    expect(status).toBe(200);
+    if (body.results.some((r) => r.id === doc._id)) found++;
+  }
+  return found / addedDocs.length;
+}
