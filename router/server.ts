@@ -31,10 +31,17 @@ export interface RouterHandle {
  */
 export async function startRouter(config: RouterConfig, log: Logger): Promise<RouterHandle> {
   let bus: Bus | undefined;
+  let modelBus: Bus | undefined;
   let catalog: (CatalogSource & { close(): Promise<void> }) | undefined;
   try {
     bus = await connectBus({ url: config.natsUrl, name: 'dsi-router', ...config.credentials, log });
-    catalog = config.indexDir === undefined ? await RegistryCatalog.open(await Registry.open(bus), log) : staticCatalog(await loadCatalog(config.indexDir));
+    if (config.indexDir === undefined) {
+      // Registry reads and model downloads on a connection of their own, so a large download never queues ahead of shard replies.
+      modelBus = await connectBus({ url: config.natsUrl, name: 'dsi-router-models', ...config.credentials, log });
+      catalog = await RegistryCatalog.open(await Registry.open(modelBus), log);
+    } else {
+      catalog = staticCatalog(await loadCatalog(config.indexDir));
+    }
     const source = catalog;
     const view = new ShardView(source.current.shards.map((s) => s.id));
     const heartbeats = followHeartbeats(bus, view, log);
@@ -74,6 +81,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ro
           // A drain needs the server; with NATS gone it may never finish, and close() ends the reconnect loop either way.
           await settleWithin(Promise.all([heartbeats.drain(), connectedBus.drain()]), graceMs).catch((error: unknown) => log.warn({ err: (error as Error).message }, 'bus drain failed'));
           await connectedBus.close();
+          await modelBus?.close();
           log.info('router stopped');
         })();
         return closing;
@@ -81,6 +89,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ro
     };
   } catch (error) {
     await catalog?.close();
+    await modelBus?.close();
     await bus?.close();
     throw error;
   }

@@ -6,6 +6,7 @@ import { connectBus } from '../../shared/bus/connection.ts';
 import { BadInputError, BusUnavailableError } from '../../shared/errors.ts';
 import { loadExpert, type LoadedExpert } from '../../experts/expert-store.ts';
 import { fetchShardModel } from '../../experts/fetch-model.ts';
+import { fetchInWorker } from '../../experts/fetch-in-worker.ts';
 import { ShardFollower } from '../../experts/shard-follower.ts';
 import type { Manifest, ShardEntry } from '../../shared/artifact/manifest.ts';
 import type { Bus } from '../../shared/bus/connection.ts';
@@ -62,11 +63,14 @@ export const expertCommand: Command = {
     const { log, backend } = await startRuntime(ctx, 'dsi-expert', values);
     const replica = newReplicaId(hostname(), process.pid);
     const bus = await connectBus({ ...nats, name: `dsi-expert-${shardId}-${replica}`, log });
+    // Models are fetched on a connection of their own: on the search connection, the
+    // hundreds of chunk messages of a model download would queue ahead of searches.
+    const modelBus = local ? undefined : await connectBus({ ...nats, name: `dsi-expert-${shardId}-${replica}-models`, log });
     const stop = stopSignal();
     let served: ServedShard | undefined;
     let service: ExpertService | undefined;
     try {
-      served = local ? await loadLocalShard(local) : await loadRegistryShard(bus, shardId, log);
+      served = local ? await loadLocalShard(local) : await loadRegistryShard(modelBus!, nats, shardId, log);
       service = new ExpertService({ expert: served.expert, shard: served.entry, config: served.config, bus, replica, version: served.version, log });
       const follower = served.follow?.(service);
       await service.start();
@@ -82,6 +86,7 @@ export const expertCommand: Command = {
       return 0;
     } finally {
       stop.dispose();
+      await modelBus?.close();
       await bus.close();
       // The model served last: the first one, or whatever the registry swapped in since.
       (service?.expert ?? served?.expert)?.model.dispose();
@@ -113,7 +118,7 @@ async function loadLocalShard({ indexDir, manifest, shard }: Awaited<ReturnType<
 }
 
 /** Everything from NATS: the index record (how to featurize and decode), the shard record, and the model it names. */
-async function loadRegistryShard(bus: Bus, shardId: string, log: Logger): Promise<ServedShard> {
+async function loadRegistryShard(bus: Bus, nats: NatsSettings, shardId: string, log: Logger): Promise<ServedShard> {
   const registry = await Registry.open(bus);
   const index = await registry.index();
   const record = await registry.shard(shardId);
@@ -123,6 +128,7 @@ async function loadRegistryShard(bus: Bus, shardId: string, log: Logger): Promis
     entry: { id: shardId, topics: record.topics, docs: record.current.docs },
     config: index.config,
     version: record.current.version,
-    follow: (service) => new ShardFollower({ registry, shard: shardId, target: service, serving: record.current, log }),
+    // Later versions arrive while serving: they are fetched and checked in a worker thread.
+    follow: (service) => new ShardFollower({ registry, shard: shardId, target: service, serving: record.current, log, fetch: fetchInWorker(nats) }),
   };
 }

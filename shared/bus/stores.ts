@@ -47,6 +47,8 @@ export class RevisionConflictError extends Error {
 
 /** How many past values a key keeps (history shows what was published and rolled back). */
 const KV_HISTORY = 10;
+/** A model of hundreds of MB is put and fetched in 128 KiB chunks; the default 5 s JetStream timeout is too short for that on a busy machine. */
+const OBJECT_TIMEOUT_MS = 120_000;
 /** nats.js marks a failed compare-and-set with this JetStream API error code. */
 const WRONG_LAST_SEQUENCE = 10071;
 
@@ -104,7 +106,7 @@ export async function openKeyValue(nc: NatsConnection, bucket: string, log: Logg
 export async function openObjectStore(nc: NatsConnection, bucket: string): Promise<ObjectBucket> {
   let os: ObjectStore;
   try {
-    os = await nc.jetstream().views.os(bucket);
+    os = await nc.jetstream({ timeout: OBJECT_TIMEOUT_MS }).views.os(bucket);
   } catch (error) {
     throw jetStreamError(error, nc, `(objects ${bucket})`);
   }

@@ -1,0 +1,37 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { connectBus } from '../shared/bus/connection.ts';
+import { createLogger } from '../shared/log.ts';
+import { unpackFolder } from '../shared/registry/bundle.ts';
+import type { ObjectRef } from '../shared/registry/records.ts';
+import { Registry } from '../shared/registry/registry.ts';
+
+/** What the worker is asked to do: fetch one model object, check it, and write its files into `dir`. */
+export interface FetchTask {
+  nats: { url: string; token?: string; user?: string; pass?: string };
+  ref: ObjectRef;
+  dir: string;
+}
+
+export type FetchTaskResult = { ok: true } | { ok: false; message: string };
+
+/**
+ * Runs in a worker thread (see fetch-in-worker.ts): a model download is hundreds of chunk
+ * messages, a sha256 over the whole object and a decode, none of which may hold up the
+ * thread that answers searches.
+ */
+async function run(task: FetchTask): Promise<FetchTaskResult> {
+  const log = createLogger({ name: 'dsi-model-fetch', level: 'warn' });
+  const bus = await connectBus({ ...task.nats, name: 'dsi-model-fetch', log });
+  try {
+    const bytes = await (await Registry.open(bus)).download(task.ref);
+    await unpackFolder(bytes, task.dir, `object ${task.ref.object}`);
+    return { ok: true };
+  } finally {
+    await bus.close();
+  }
+}
+
+run(workerData as FetchTask).then(
+  (result) => parentPort?.postMessage(result),
+  (error: unknown) => parentPort?.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error) } satisfies FetchTaskResult),
+);
