@@ -17,7 +17,7 @@ export interface AppDeps {
   readonly limits: RequestLimits;
   readonly search: Pick<SearchService, 'search'>;
   readonly docs: Pick<ReadonlyMap<string, DocRecord>, 'get'>;
-  readonly status: Pick<ClusterStatus, 'shards' | 'readiness'>;
+  readonly status: Pick<ClusterStatus, 'shards' | 'readiness' | 'gatingVersion'>;
   readonly metrics: RouterMetrics;
   readonly log: Logger;
 }
@@ -75,7 +75,7 @@ export function createApp(deps: AppDeps): Hono {
     return c.body(body, 200, { 'content-type': contentType });
   });
 
-  app.get('/v1/shards', (c) => c.json({ shards: status.shards() }));
+  app.get('/v1/shards', (c) => c.json({ shards: status.shards(), gating_version: status.gatingVersion() }));
 
   app.get('/v1/docs/:id', (c) => {
     const id = c.req.param('id');

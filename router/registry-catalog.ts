@@ -7,6 +7,7 @@ import type { Logger } from '../shared/log.ts';
 import type { GatingModel } from '../shared/model/gating.ts';
 import { loadGating } from '../shared/model/gating-store.ts';
 import { unpackFolder } from '../shared/registry/bundle.ts';
+import { fetchToFolder, type NatsAddress } from '../shared/registry/fetch-to-folder.ts';
 import type { GatingVersion, IndexRecord, ShardRecord } from '../shared/registry/records.ts';
 import type { Registry, RegistryChange } from '../shared/registry/registry.ts';
 import type { Catalog, CatalogSource, ShardInfo } from './catalog.ts';
@@ -40,18 +41,22 @@ export class RegistryCatalog implements CatalogSource {
   readonly #listeners: ((catalog: Catalog) => void)[] = [];
   #closed = false;
 
-  private constructor(registry: Registry, log: Logger, index: IndexRecord, gating: { version: GatingVersion; model: GatingModel }) {
+  /** Where a worker thread fetches new gating models from (the router's thread keeps routing meanwhile). */
+  readonly #nats: NatsAddress | undefined;
+
+  private constructor(registry: Registry, nats: NatsAddress | undefined, log: Logger, index: IndexRecord, gating: { version: GatingVersion; model: GatingModel }) {
     this.#registry = registry;
+    this.#nats = nats;
     this.#log = log;
     this.#index = index;
     this.#gating = gating;
     this.#current = this.#compose();
   }
 
-  static async open(registry: Registry, log: Logger): Promise<RegistryCatalog> {
+  static async open(registry: Registry, log: Logger, nats?: NatsAddress): Promise<RegistryCatalog> {
     const index = await registry.index();
     const gatingRecord = await registry.gating();
-    const catalog = new RegistryCatalog(registry, log, index, { version: gatingRecord.current, model: await fetchGating(registry, gatingRecord.current) });
+    const catalog = new RegistryCatalog(registry, nats, log, index, { version: gatingRecord.current, model: await fetchGating(registry, undefined, gatingRecord.current) });
     try {
       for (const record of await registry.shards()) catalog.#shards.set(record.id, { record, docs: await fetchDocs(registry, record) });
       catalog.#current = catalog.#compose();
@@ -133,7 +138,7 @@ export class RegistryCatalog implements CatalogSource {
   }
 
   async #installGating(version: GatingVersion): Promise<void> {
-    const model = await fetchGating(this.#registry, version);
+    const model = await fetchGating(this.#registry, this.#nats, version);
     const old = this.#gating;
     this.#gating = { version, model };
     this.#publish();
@@ -173,11 +178,12 @@ function sameVersion(a: ShardRecord, b: ShardRecord): boolean {
   return a.current.version === b.current.version && a.current.model.sha256 === b.current.model.sha256 && a.current.data.sha256 === b.current.data.sha256 && (a.previous?.version ?? null) === (b.previous?.version ?? null);
 }
 
-async function fetchGating(registry: Registry, version: GatingVersion): Promise<GatingModel> {
-  const bytes = await registry.download(version.model);
+/** A gating model from the registry: fetched in a worker thread when `nats` is given (while serving), else in this thread (at start-up). */
+async function fetchGating(registry: Registry, nats: NatsAddress | undefined, version: GatingVersion): Promise<GatingModel> {
   const dir = await mkdtemp(join(tmpdir(), `dsi-gating-v${version.version}-`));
   try {
-    await unpackFolder(bytes, dir, `object ${version.model.object}`);
+    if (nats) await fetchToFolder(nats, version.model, dir);
+    else await unpackFolder(await registry.download(version.model), dir, `object ${version.model.object}`);
     return await loadGating(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });

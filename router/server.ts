@@ -38,7 +38,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ro
     if (config.indexDir === undefined) {
       // Registry reads and model downloads on a connection of their own, so a large download never queues ahead of shard replies.
       modelBus = await connectBus({ url: config.natsUrl, name: 'dsi-router-models', ...config.credentials, log });
-      catalog = await RegistryCatalog.open(await Registry.open(modelBus), log);
+      catalog = await RegistryCatalog.open(await Registry.open(modelBus), log, { url: config.natsUrl, ...config.credentials });
     } else {
       catalog = staticCatalog(await loadCatalog(config.indexDir));
     }

@@ -63,6 +63,11 @@ export class ClusterStatus {
     });
   }
 
+  /** Version of the gating model routing searches now. */
+  gatingVersion(): number {
+    return this.#catalog.current.gatingVersion;
+  }
+
   /** Ready when the bus is connected and every shard has a live replica. */
   readiness(): Readiness {
     const reasons: string[] = [];

@@ -49,9 +49,11 @@ describe('dsi add-shard on a running cluster', () => {
 
     const traffic = startTraffic(base, [...demoQueries(9), ...addedDocs.slice(0, 20).map((d) => d.title)]);
     const added = await runDsi(['add-shard', '--nats', nats.url, '--corpus', addedDir, '--json', '--wait-ms', '60000']);
+    expect(added.code, added.stderr.slice(-2000)).toBe(0);
+    // The gating model that knows the new topics is fetched in the background: traffic goes on until the router routes with it.
+    await waitFor(async () => ((await (await fetch(`${base}/v1/shards`)).json()) as { gating_version: number }).gating_version === 2, 30_000);
     await new Promise((r) => setTimeout(r, 700));
     const outcomes = await traffic.stop();
-    expect(added.code, added.stderr.slice(-2000)).toBe(0);
 
     const failed = failedOutcomes(outcomes);
     expect(outcomes.length).toBeGreaterThan(50);

@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { connectBus } from '../shared/bus/connection.ts';
-import { createLogger } from '../shared/log.ts';
-import { unpackFolder } from '../shared/registry/bundle.ts';
-import type { ObjectRef } from '../shared/registry/records.ts';
-import { Registry } from '../shared/registry/registry.ts';
+import { connectBus } from '../bus/connection.ts';
+import { createLogger } from '../log.ts';
+import { unpackFolder } from './bundle.ts';
+import type { ObjectRef } from './records.ts';
+import { Registry } from './registry.ts';
 
 /** What the worker is asked to do: fetch one model object, check it, and write its files into `dir`. */
 export interface FetchTask {
@@ -15,7 +15,7 @@ export interface FetchTask {
 export type FetchTaskResult = { ok: true } | { ok: false; message: string };
 
 /**
- * Runs in a worker thread (see fetch-in-worker.ts): a model download is hundreds of chunk
+ * Runs in a worker thread (see fetch-to-folder.ts): a model download is hundreds of chunk
  * messages, a sha256 over the whole object and a decode, none of which may hold up the
  * thread that answers searches.
  */

@@ -1,0 +1,30 @@
+import { Worker } from 'node:worker_threads';
+import { ArtifactError } from '../errors.ts';
+import type { FetchTask, FetchTaskResult } from './fetch-task.ts';
+import type { ObjectRef } from './records.ts';
+
+const WORKER_URL = new URL('./fetch-worker.mjs', import.meta.url);
+
+/**
+ * Downloads a model object, checks it against its sha256 and writes its files into
+ * `dir`, all in a worker thread with its own NATS connection: for processes that serve
+ * while a new model arrives (experts, the router), whose thread must keep answering.
+ * A missing or damaged object is an ArtifactError, as with Registry.download.
+ */
+export async function fetchToFolder(nats: FetchTask['nats'], ref: ObjectRef, dir: string): Promise<void> {
+  const result = await new Promise<FetchTaskResult>((resolve) => {
+    const worker = new Worker(WORKER_URL, { workerData: { nats, ref, dir } satisfies FetchTask });
+    let settled = false;
+    const settle = (r: FetchTaskResult) => {
+      if (settled) return;
+      settled = true;
+      resolve(r);
+    };
+    worker.once('message', settle);
+    worker.once('error', (error) => settle({ ok: false, message: error.message }));
+    worker.once('exit', (code) => settle({ ok: false, message: `model fetch worker exited (${code}) without an answer` }));
+  });
+  if (!result.ok) throw new ArtifactError(`object ${ref.object}`, result.message.replace(/^object \S+: /, ''));
+}
+
+export type NatsAddress = FetchTask['nats'];
