@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,6 +113,31 @@ async function servedVersion(shard: string): Promise<number | null> {
   const shards = ((await (await fetch(`${base}/v1/shards`)).json()) as { shards: { id: string; version: number | null }[] }).shards;
   return shards.find((s) => s.id === shard)?.version ?? null;
 }
+
+describe('dsi add-shard on a local index', () => {
+  it('grows the index folder by one shard that the in-process pipeline answers from', async () => {
+    const localIndex = join(work, 'local-index');
+    cpSync(join(work, 'index'), localIndex, { recursive: true });
+    const added = await runDsi(['add-shard', '--index', localIndex, '--corpus', addedDir, '--id', 'py']);
+    expect(added.code, added.stderr.slice(-2000)).toBe(0);
+    expect(added.stdout).toMatch(/new shard py: \d+ documents/);
+    const manifest = JSON.parse(readFileSync(join(localIndex, 'manifest.json'), 'utf8')) as { shards: { id: string; docs: number }[]; topics: number };
+    expect(manifest.shards.map((s) => s.id)).toEqual(['s0', 's1', 'py']);
+    expect(manifest.shards[2]!.docs).toBe(addedDocs.length);
+    let found = 0;
+    for (const doc of addedDocs.slice(0, 8)) {
+      const answer = await runDsi(['query', '--index', localIndex, '--json', '--k', '10', `${doc.title} ${doc.text}`.slice(0, 900)]);
+      expect(answer.code, answer.stderr).toBe(0);
+      if (answer.stdout.includes(`"${doc._id}"`)) found++;
+    }
+    expect(found).toBeGreaterThanOrEqual(5);
+    // Adding the same documents again is refused, and the index is left as it was.
+    const again = await runDsi(['add-shard', '--index', localIndex, '--corpus', addedDir]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already/);
+    expect((JSON.parse(readFileSync(join(localIndex, 'manifest.json'), 'utf8')) as { shards: unknown[] }).shards).toHaveLength(3);
+  }, 240_000);
+});
 
 /** Share of the added documents whose own text finds them in the top 10 through POST /v1/search. */
 async function foundByOwnText(): Promise<number> {
