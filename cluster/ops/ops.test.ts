@@ -178,6 +178,17 @@ describe('retrainShard', () => {
     expect(queries.train.length).toBe(shard.data.queries.train.length + added.queries.train.length);
   });
 
+  it('retrains from scratch on the same DocIDs and checks the candidate the same way', async () => {
+    const shard = current.shards[1]!;
+    const outDir = join(work, 'scratch');
+    const result = await retrainShard({ config: current.config, shard, mode: 'scratch', epochs: 2, outDir, log, progress });
+    expect(new Map(result.data.docs.map((d) => [d.id, d.docid]))).toEqual(new Map(shard.data.docs.map((d) => [d.id, d.docid])));
+    expect(result.candidate.heldout_queries).toBe(result.current.heldout_queries);
+    expect(result.candidate['index_recall@1']).toBeGreaterThan(0.85);
+    expect(result.report.retrain).toMatchObject({ mode: 'scratch', epochs: 2, added_docs: 0 });
+    for (const file of Object.values(SHARD_FILES)) expect(existsSync(join(outDir, file))).toBe(true);
+  });
+
   it('refuses an added document the shard already holds', async () => {
     const shard = current.shards[0]!;
     const doc = shard.data.docs[0]!;
