@@ -52,7 +52,7 @@ export class ExpertModel {
     this.trie = trie;
     this.encoder = encoder;
     this.nodes = nodes;
-    this.scale = tf.variable(tf.scalar(scale), true) as tf.Variable<tf.Rank.R0>;
+    this.scale = tf.tidy(() => tf.variable(tf.scalar(scale), true)) as tf.Variable<tf.Rank.R0>;
     const width = new Int32Array(trie.levels() + 1);
     for (let n = 0; n < trie.size; n++) {
       const d = trie.depth[n]!;

@@ -23,6 +23,7 @@ export function encoderFromArrays(arrays: Map<string, TypedArray>, dim: number, 
   return {
     vocabulary: new Vocabulary(ids, idf, documents),
     table: new SparseTable(ids.length, dim, embeddings),
-    mix: tf.variable(tf.tensor2d(mix, [dim, dim]), false) as tf.Variable<tf.Rank.R2>,
+    // In a tidy: the variable copies the tensor it starts from, which would otherwise stay allocated.
+    mix: tf.tidy(() => tf.variable(tf.tensor2d(mix, [dim, dim]), false)) as tf.Variable<tf.Rank.R2>,
   };
 }

@@ -42,7 +42,7 @@ export function createEncoderWeights(vocabulary: Vocabulary, dim: number, rand: 
   // Unit-variance rows: with L2-normalised tf·idf weights, h0 starts as a random projection
   // of the document's tf·idf vector, so cosine similarity starts out as lexical similarity.
   const table = new SparseTable(vocabulary.size, dim).initNormal(rand, 1);
-  const mix = tf.variable(tf.zeros([dim, dim]), true, undefined, 'float32') as tf.Variable<tf.Rank.R2>;
+  const mix = tf.tidy(() => tf.variable(tf.zeros([dim, dim]), true, undefined, 'float32')) as tf.Variable<tf.Rank.R2>;
   return { vocabulary, table, mix };
 }
 

@@ -41,8 +41,9 @@ export class GatingModel {
     this.topicIds = Int32Array.from(new Set(topicLabels)).sort();
     const index = new Map(Array.from(this.topicIds, (t, i) => [t, i]));
     this.#topicOfRow = Int32Array.from(topicLabels, (t) => index.get(t)!);
-    this.topics = tf.variable(tf.tensor2d(topics, [topicLabels.length, encoder.table.dim]), true) as tf.Variable<tf.Rank.R2>;
-    this.scale = tf.variable(tf.scalar(scale), true) as tf.Variable<tf.Rank.R0>;
+    // In tidies: a variable holds its own reference, and the tensor it starts from would otherwise stay allocated.
+    this.topics = tf.tidy(() => tf.variable(tf.tensor2d(topics, [topicLabels.length, encoder.table.dim]), true)) as tf.Variable<tf.Rank.R2>;
+    this.scale = tf.tidy(() => tf.variable(tf.scalar(scale), true)) as tf.Variable<tf.Rank.R0>;
   }
 
   /** Topic rows start at the mean encoding of their documents. */
