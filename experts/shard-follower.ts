@@ -3,7 +3,7 @@ import type { Logger } from '../shared/log.ts';
 import type { ShardRecord, ShardVersion } from '../shared/registry/records.ts';
 import type { Registry } from '../shared/registry/registry.ts';
 import type { LoadedExpert } from './expert-store.ts';
-import { fetchShardModel } from './fetch-model.ts';
+import { fetchShardModel, type ShardModelFetch } from './fetch-model.ts';
 
 export interface ShardFollowerOptions {
   readonly registry: Registry;
@@ -16,7 +16,7 @@ export interface ShardFollowerOptions {
   /** How often the record is also read directly, in case a watch missed a change (e.g. across a NATS restart). */
   readonly reconcileMs?: number;
   /** Tests replace the fetch to observe or delay it. */
-  readonly fetch?: typeof fetchShardModel;
+  readonly fetch?: ShardModelFetch;
 }
 
 const DEFAULT_RECONCILE_MS = 5_000;

@@ -7,6 +7,7 @@ import { initBackend } from '../shared/model/backend.ts';
 import { buildDemoIndex, demoQueries } from './helpers/demo-index.ts';
 import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.ts';
 import { ProcessRegistry, type DsiProcess } from './helpers/processes.ts';
+import { waitFor } from './helpers/traffic.ts';
 
 /**
  * The router over HTTP against real experts on a real nats-server, one replica per shard:
@@ -206,17 +207,4 @@ interface SearchBody {
 async function search(body: Record<string, unknown>): Promise<{ status: number; body: SearchBody }> {
   const response = await fetch(`${base}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: response.status, body: (await response.json()) as SearchBody };
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not up yet
-    }
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

@@ -5,8 +5,7 @@ import { openIndex, shardDirOf, verifyIndex } from '../../shared/artifact/index-
 import { connectBus } from '../../shared/bus/connection.ts';
 import { BadInputError, BusUnavailableError } from '../../shared/errors.ts';
 import { loadExpert, type LoadedExpert } from '../../experts/expert-store.ts';
-import { fetchShardModel } from '../../experts/fetch-model.ts';
-import { fetchInWorker } from '../../experts/fetch-in-worker.ts';
+import { fetchShardModel, fetchShardModelInWorker } from '../../experts/fetch-model.ts';
 import { ShardFollower } from '../../experts/shard-follower.ts';
 import type { Manifest, ShardEntry } from '../../shared/artifact/manifest.ts';
 import type { Bus } from '../../shared/bus/connection.ts';
@@ -129,6 +128,6 @@ async function loadRegistryShard(bus: Bus, nats: NatsSettings, shardId: string, 
     config: index.config,
     version: record.current.version,
     // Later versions arrive while serving: they are fetched and checked in a worker thread.
-    follow: (service) => new ShardFollower({ registry, shard: shardId, target: service, serving: record.current, log, fetch: fetchInWorker(nats) }),
+    follow: (service) => new ShardFollower({ registry, shard: shardId, target: service, serving: record.current, log, fetch: fetchShardModelInWorker(nats) }),
   };
 }
