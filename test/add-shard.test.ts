@@ -124,6 +124,10 @@ describe('dsi add-shard on a local index', () => {
     const manifest = JSON.parse(readFileSync(join(localIndex, 'manifest.json'), 'utf8')) as { shards: { id: string; docs: number }[]; topics: number };
     expect(manifest.shards.map((s) => s.id)).toEqual(['s0', 's1', 'py']);
     expect(manifest.shards[2]!.docs).toBe(addedDocs.length);
+    const report = JSON.parse(readFileSync(join(localIndex, 'shards', 'py', 'report.json'), 'utf8')) as { 'index_recall@1': number; addition: { old_shards: { id: string }[]; tolerance: number } };
+    expect(report['index_recall@1']).toBeGreaterThan(0.5);
+    expect(report.addition.old_shards.map((s) => s.id)).toEqual(['s0', 's1']);
+    expect(report.addition.tolerance).toBe(0.02);
     let found = 0;
     for (const doc of addedDocs.slice(0, 8)) {
       const answer = await runDsi(['query', '--index', localIndex, '--json', '--k', '10', `${doc.title} ${doc.text}`.slice(0, 900)]);

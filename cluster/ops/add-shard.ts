@@ -143,11 +143,13 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
 
     const { oldShards, newHits } = await compareRouting(input, shardStage, gatingStage, shard);
     const report = shardReportOf(shard, expertResult!, { split: config.reportSplit, queries: newHits.queries, hits10: newHits['hits@10'] });
-    await writeFile(join(shardStage, SHARD_FILES.report), JSON.stringify(report, null, 2));
+    const withinTolerance = oldShards.every((s) => s.before['hits@10'] === null || s.after['hits@10']! >= s.before['hits@10'] - OLD_SHARD_HITS_TOLERANCE);
+    // The new shard's report also keeps what its addition did to the shards already there.
+    const addition = { old_shards: oldShards, tolerance: OLD_SHARD_HITS_TOLERANCE, within_tolerance: withinTolerance };
+    await writeFile(join(shardStage, SHARD_FILES.report), JSON.stringify({ ...report, addition }, null, 2));
     await writeShardQueries(shardStage, data.queries);
     await replaceDir(staging, input.outDir);
 
-    const withinTolerance = oldShards.every((s) => s.before['hits@10'] === null || s.after['hits@10']! >= s.before['hits@10'] - OLD_SHARD_HITS_TOLERANCE);
     const seconds = (performance.now() - started) / 1000;
     log.info({ shard: shardId, seconds: +seconds.toFixed(1), within_tolerance: withinTolerance }, 'shard added');
     return {
