@@ -6,6 +6,7 @@ import { createApp } from './app.ts';
 import { loadCatalog } from './catalog.ts';
 import type { RouterConfig } from './config.ts';
 import { Fanout } from './fanout.ts';
+import { httpServerOptions } from './http-timeouts.ts';
 import { LatencyWindow } from './latency-window.ts';
 import { RouterMetrics } from './metrics.ts';
 import { SearchService } from './search.ts';
@@ -44,9 +45,10 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ro
     const search = new SearchService(catalog, fanout, config.limits.maxFanout, log);
     search.warmUp();
     const status = new ClusterStatus(catalog, view, latency, bus);
-    const app = createApp({ limits: config.limits, search, docs: catalog.docs, status, metrics, log });
+    const connected = bus;
+    const app = createApp({ limits: config.limits, search, docs: catalog.docs, status, metrics, log, access: config.access, busConnected: () => connected.isConnected() });
 
-    const server = await listen(app.fetch, config.host, config.port);
+    const server = await listen(app.fetch, config.host, config.port, httpServerOptions(config.http));
     const port = (server.address() as AddressInfo).port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     log.info({ url, index: config.indexDir, shards: shardIds, deadline_ms: config.deadlineMs }, 'router listening');
@@ -75,9 +77,9 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ro
   }
 }
 
-function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {
+function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number, serverOptions: import('node:http').ServerOptions): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }, () => {
+    const server = serve({ fetch, hostname, port, serverOptions }, () => {
       server.off('error', reject);
       resolve(server);
     });

@@ -26,6 +26,10 @@ export interface ClusterOptions {
   readonly dsiBin: string;
   /** Environment of every child (NATS credentials and runtime settings travel here, not in argv). */
   readonly childEnv: NodeJS.ProcessEnv;
+  /** Credentials the NATS server started here requires (none: it requires none). */
+  readonly natsAuth?: { readonly token?: string; readonly user?: string; readonly pass?: string };
+  /** Bearer token for the router's readiness probes, when it requires one. */
+  readonly authToken?: string;
   /** Where to look for nats-server. */
   readonly path: string;
   readonly log: Logger;
@@ -74,7 +78,7 @@ export class LocalCluster {
     const o = this.#o;
     const manifest = await openIndex(o.indexDir);
     if (o.natsUrl === undefined) {
-      this.#nats = await startLocalNats(o.path, o.log);
+      this.#nats = await startLocalNats(o.path, o.log, o.natsAuth);
       this.#watch(this.#nats.child);
     }
     this.#natsUrl = o.natsUrl ?? this.#nats!.url;
@@ -148,9 +152,10 @@ export class LocalCluster {
   }
 
   async #notReadyBecause(expected: number): Promise<string> {
-    const ready = await fetch(`${this.#url}/readyz`, { signal: AbortSignal.timeout(1000) });
+    const headers: Record<string, string> = this.#o.authToken ? { authorization: `Bearer ${this.#o.authToken}` } : {};
+    const ready = await fetch(`${this.#url}/readyz`, { signal: AbortSignal.timeout(1000), headers });
     if (!ready.ok) return ((await ready.json()) as { reasons?: string[] }).reasons?.join('; ') ?? `readyz: HTTP ${ready.status}`;
-    const { shards } = (await (await fetch(`${this.#url}/v1/shards`, { signal: AbortSignal.timeout(1000) })).json()) as { shards: { id: string; live_replicas: number }[] };
+    const { shards } = (await (await fetch(`${this.#url}/v1/shards`, { signal: AbortSignal.timeout(1000), headers })).json()) as { shards: { id: string; live_replicas: number }[] };
     const short = shards.filter((s) => s.live_replicas < expected);
     return short.map((s) => `shard ${s.id}: ${s.live_replicas} of ${expected} replicas live`).join('; ');
   }
