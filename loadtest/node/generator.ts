@@ -82,19 +82,19 @@ export async function runScenario(s: Scenario, options: GeneratorOptions): Promi
 }
 
 /** The recorded fields of one answered (or unanswered) search. */
-function judge(x: Exchange): { ms: number; status: number; kind: string; degraded: boolean; shapeOk: boolean } {
-  if (x.error !== undefined) return { ms: x.ms, status: 0, kind: x.error === 'timeout' ? 'timeout' : x.error, degraded: false, shapeOk: false };
+export function judge(x: Exchange): { ms: number; status: number; kind: string; degraded: boolean; shapeOk: boolean; detail?: string } {
+  if (x.error !== undefined) return { ms: x.ms, status: 0, kind: x.error === 'timeout' ? 'timeout' : x.error, degraded: false, shapeOk: false, detail: x.error };
   const failed = x.status < 200 || x.status >= 400;
-  let body: unknown;
-  if (x.status === 200) {
-    try {
-      body = JSON.parse(x.body);
-    } catch {
-      body = undefined;
-    }
+  let body: any;
+  try {
+    body = JSON.parse(x.body);
+  } catch {
+    body = undefined;
   }
-  const shapeOk = isSearchAnswer(body);
-  return { ms: x.ms, status: x.status, kind: failed ? `http_${x.status}` : OK, degraded: shapeOk && (body as { degraded: boolean }).degraded, shapeOk };
+  if (failed) return { ms: x.ms, status: x.status, kind: `http_${x.status}`, degraded: false, shapeOk: false, detail: body?.error ? `${body.error.code}: ${String(body.error.message).slice(0, 160)}` : x.body.slice(0, 160) };
+  const shapeOk = x.status === 200 && isSearchAnswer(body);
+  const degraded = shapeOk && body.degraded === true;
+  return { ms: x.ms, status: x.status, kind: OK, degraded, shapeOk, ...(degraded ? { detail: (body.missing_shards as string[]).join(',') } : {}) };
 }
 
 export function authHeaders(token: string | undefined): Record<string, string> {

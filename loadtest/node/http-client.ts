@@ -16,7 +16,7 @@ export interface Exchange {
 }
 
 export interface HttpClient {
-  send(method: string, path: string, body: string | undefined, headers?: Record<string, string>): Promise<Exchange>;
+  send(method: string, path: string, body: string | Buffer | undefined, headers?: Record<string, string>): Promise<Exchange>;
   close(): void;
 }
 

@@ -19,6 +19,8 @@ export interface Sample {
   readonly shapeOk: boolean;
   /** Ramp step the request was due in, -1 outside measured steps. */
   readonly step: number;
+  /** A degraded answer's missing shards, or an error answer's code and message: what the drills check. */
+  readonly detail?: string;
 }
 
 export interface Figures {
