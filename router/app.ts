@@ -65,6 +65,9 @@ export function createApp(deps: AppDeps): Hono {
     else log.debug({ method: c.req.method, path: c.req.path, code, message }, 'request refused');
     if (error instanceof RateLimitedError) c.header('retry-after', String(error.retryAfterS));
     if (code === ErrorCode.Unauthorized) c.header('www-authenticate', 'Bearer');
+    // The rest of a body refused unread would otherwise be taken for the next request on the
+    // connection: close it, so the client does not reuse it (and reset its next request).
+    if (code === ErrorCode.PayloadTooLarge) c.header('connection', 'close');
     return c.json({ error: { code, message } }, httpStatus);
   };
   app.onError((error, c) => respondError(c, error));

@@ -164,7 +164,7 @@ const killShard: Drill = {
 const restartNats: Drill = {
   name: 'restart-nats',
   title: 'Restart nats-server (down 3 s)',
-  expectation: 'while NATS is down the router answers 503 within 100 ms (p99); router and experts reconnect by themselves and full answers resume within 5 s of NATS being back; no process crashes',
+  expectation: `while NATS is down the router answers 503 quickly (p90 ≤ 100 ms; none slower than the deadline + ${SLACK_MS} ms: requests sent before it noticed wait out their deadline); router and experts reconnect by themselves and full answers resume within 5 s of NATS being back; no process crashes`,
   async run(ctx) {
     const { cluster } = ctx;
     const DOWN_MS = 3000;
@@ -191,21 +191,25 @@ const restartNats: Drill = {
     const samples = run.recorder.samples;
     const during = samples.filter((s) => s.dueMs >= down && s.dueMs < back);
     const refused = during.filter((s) => s.status === 503);
-    const refusedP99 = quantileOf(refused.map((s) => s.ms), 0.99);
+    const refusedP90 = quantileOf(refused.map((s) => s.ms), 0.9);
+    const refusedMax = refused.length ? Math.max(...refused.map((s) => s.ms)) : 0;
     const bad = samples.filter((s) => s.kind !== OK || s.degraded);
-    const badBefore = bad.filter((s) => s.dueMs < down).length;
+    // Requests in flight when the server went away may fail: those due within one deadline before it are allowed to.
+    const badBefore = bad.filter((s) => s.dueMs < down - cluster.o.deadlineMs - SLACK_MS).length;
     const lastBad = bad.length === 0 ? null : Math.max(...bad.map((s) => s.dueMs));
     const recoveryMs = lastBad === null || lastBad < back ? 0 : Math.round(lastBad - back);
     const crashed = before.filter((p) => p.exited).map((p) => p.name);
     await cluster.waitLive(cluster.o.replicas);
     const otherKinds = [...new Set(bad.filter((s) => s.kind !== OK && s.status !== 503).map((s) => s.kind))];
-    const ok = crashed.length === 0 && badBefore === 0 && recoveryMs <= 5000 && (refused.length === 0 || refusedP99 <= 100) && otherKinds.length === 0;
+    const ok = crashed.length === 0 && badBefore === 0 && recoveryMs <= 5000 && (refused.length === 0 || (refusedP90 <= 100 && refusedMax <= cluster.o.deadlineMs + SLACK_MS)) && otherKinds.length === 0;
     return result(this, ctx, 20, f, {
       down_ms: Math.round(back - down),
       answered_503_while_down: refused.length,
       requests_while_down: during.length,
-      p99_ms_of_503: refused.length ? round(refusedP99) : null,
+      p90_ms_of_503: refused.length ? round(refusedP90) : null,
+      max_ms_of_503: refused.length ? round(refusedMax) : null,
       recovery_ms: recoveryMs,
+      failed_before_down: badBefore,
       crashed: crashed.join(', ') || 'none',
     }, ok, otherKinds.length ? [`other failures: ${otherKinds.join(', ')}`] : []);
   },
