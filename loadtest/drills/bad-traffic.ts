@@ -6,7 +6,7 @@ import { createLogger } from '../../shared/log.ts';
 import { httpClient } from '../node/http-client.ts';
 import { memoryOf } from '../node/processes.ts';
 import { result, type Drill } from './drills.ts';
-import { sleep } from './drill-cluster.ts';
+import { sleep, type DrillCluster } from './drill-cluster.ts';
 import { underLoad } from './under-load.ts';
 
 /**
@@ -139,7 +139,8 @@ function slowBody(url: URL): Promise<{ status: string; ms: number }> {
   });
 }
 
-function rejectedLines(cluster: { replicasOf(shard: string): { lines: string[] }[]; processes: { shard?: string; lines: string[] }[] }, shard: string): number {
+/** Lines in which the replicas of `shard` (running or not) logged a rejected request. */
+function rejectedLines(cluster: DrillCluster, shard: string): number {
   return cluster.processes.filter((p) => p.shard === shard).reduce((n, p) => n + p.lines.filter((l) => l.includes('"msg":"rejected search request"')).length, 0);
 }
 

@@ -1,5 +1,5 @@
 import { HEARTBEAT_TIMEOUT_MS } from '../../shared/bus/protocol.ts';
-import type { Figures, Sample } from '../node/samples.ts';
+import type { Figures } from '../node/samples.ts';
 import { OK } from '../node/samples.ts';
 import { badTrafficDrill } from './bad-traffic.ts';
 import type { DrillCluster } from './drill-cluster.ts';
@@ -254,5 +254,3 @@ function quantileOf(values: number[], q: number): number {
   const sorted = values.sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
-
-export type { Sample };

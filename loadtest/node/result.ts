@@ -1,4 +1,4 @@
-import { KNEE, peakRate, scenarioMs, type Scenario } from '../scenarios.js';
+import { KNEE, parseDuration, peakRate, scenarioMs, type Scenario } from '../scenarios.js';
 import type { Check } from './endpoint-checks.ts';
 import type { ProcessMemory } from './processes.ts';
 import { figuresOf, quantile, type Figures, type Recorder } from './samples.ts';
@@ -102,10 +102,12 @@ export function buildResult(args: {
 
 export function stepFigures(s: Scenario, recorder: Recorder): StepFigures[] {
   if (!s.steps) return [];
+  const holdS = parseDuration(s.steps.hold) / 1000;
   const out: StepFigures[] = [];
   s.steps.rates.forEach((rate, step) => {
     const f = recorder.figures((x) => x.step === step);
-    if (f.requests + f.dropped === 0) return;
+    // A step the run stopped in the middle of says nothing about its rate: left out.
+    if (f.requests + f.dropped < 0.9 * rate * holdS) return;
     out.push({ step, rate, ...f, within: withinKnee(f) });
   });
   return out;
