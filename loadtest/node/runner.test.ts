@@ -78,10 +78,13 @@ describe('the knee of a ramp', () => {
     const s = scenario('ramp');
     const recorder = new Recorder();
     const add = (step: number, ms: number, kind = 'ok') => recorder.add({ dueMs: 0, lagMs: 0, ms, status: kind === 'ok' ? 200 : 503, kind, degraded: false, shapeOk: kind === 'ok', step });
-    for (let i = 0; i < 200; i++) add(0, 5);
-    for (let i = 0; i < 200; i++) add(1, 8);
-    for (let i = 0; i < 200; i++) add(2, i < 195 ? 8 : 80);
-    for (let i = 0; i < 200; i++) add(3, 9);
+    // A full hold of each step: rate × 12 s requests.
+    for (let i = 0; i < 120; i++) add(0, 5);
+    for (let i = 0; i < 240; i++) add(1, 8);
+    for (let i = 0; i < 360; i++) add(2, i < 350 ? 8 : 80);
+    for (let i = 0; i < 480; i++) add(3, 9);
+    // A step the run stopped in is left out.
+    for (let i = 0; i < 100; i++) add(4, 900);
     const steps = stepFigures(s, recorder);
     expect(steps.map((x) => x.within)).toEqual([true, true, false, true]);
     expect(kneeOf(steps)).toBe(20);
