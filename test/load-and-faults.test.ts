@@ -7,6 +7,7 @@ import { connectBus } from '../shared/bus/connection.ts';
 import { BusUnavailableError } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
 import { buildDemoIndex } from './helpers/demo-index.ts';
+import { startNatsServer } from './helpers/nats-server.ts';
 import { REPO_ROOT } from './helpers/cli.ts';
 import { ProcessRegistry, type DsiProcess } from './helpers/processes.ts';
 
@@ -14,7 +15,8 @@ import { ProcessRegistry, type DsiProcess } from './helpers/processes.ts';
  * `npm run load -- smoke` against a real `dsi up` on the demo index, locked down the way a
  * deployment would be: a bearer token on the router and a token on NATS (which every
  * process must then present). The smoke scenario checks every endpoint and the shape of
- * every answer; nothing the cluster opens may listen beyond loopback.
+ * every answer; nothing the cluster opens may listen beyond loopback. Then the quickest of
+ * the fault drills as a test: NATS restarted under a router and its experts.
  */
 const API_TOKEN = 'load-smoke-api-token-0123456789';
 const NATS_TOKEN = 'load-smoke-nats-token-abcdefgh';
@@ -23,10 +25,11 @@ let work: string;
 let up: DsiProcess;
 let url: string;
 let natsUrl: string;
+let indexDir: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'dsi-load-'));
-  const indexDir = await buildDemoIndex(join(work, 'index'));
+  indexDir = await buildDemoIndex(join(work, 'index'));
   up = processes.spawnDsi(['up', '--index', indexDir, '--port', '0', '--token', NATS_TOKEN], { DSI_AUTH_TOKENS: API_TOKEN });
   const ready = await up.waitForLine(/^dsi up: ready at /, 60_000);
   url = /ready at (http:\/\/\S+)/.exec(ready)![1]!;
@@ -81,6 +84,67 @@ describe('npm run load -- smoke', () => {
     for (const address of listening) expect(address).toMatch(/^(127\.0\.0\.1|\[::1\]):\d+$/);
   });
 });
+
+describe('NATS restarted under a router and its experts', () => {
+  it('answers 503 at once while NATS is gone, serves again within seconds of its return, and nothing crashes', async () => {
+    const nats = await startNatsServer({ token: NATS_TOKEN });
+    try {
+      const env = { DSI_NATS_TOKEN: NATS_TOKEN };
+      const experts = ['s0', 's1'].map((shard) => processes.spawnDsi(['expert', '--index', indexDir, '--shard', shard, '--nats', nats.url], env));
+      const router = processes.spawnDsi(['router', '--index', indexDir, '--port', '0', '--nats', nats.url], env);
+      const base = (JSON.parse(await router.waitForLine(/router listening/)) as { url: string }).url;
+      await until(async () => (await fetch(`${base}/readyz`)).status === 200, 30_000);
+      const search = () => fetch(`${base}/v1/search`, { method: 'POST', body: JSON.stringify({ query: 'image viewer' }) });
+      expect((await search()).status).toBe(200);
+
+      nats.kill('SIGKILL');
+      await until(async () => (await search()).status === 503, 5_000);
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        const r = await search();
+        expect(r.status).toBe(503);
+        expect(r.headers.get('retry-after')).toBe('1');
+        expect(((await r.json()) as { error: { code: string } }).error.code).toBe('bus_unavailable');
+        expect(performance.now() - started).toBeLessThan(100);
+      }
+
+      await nats.restart();
+      const back = performance.now();
+      await until(async () => {
+        const r = await search();
+        return r.status === 200 && !((await r.json()) as { degraded: boolean }).degraded;
+      }, 10_000);
+      expect(performance.now() - back).toBeLessThan(5_000);
+      for (const p of [router, ...experts]) expect(p.lines().some((l) => l.includes('"reconnected to NATS"'))).toBe(true);
+      for (const p of [router, ...experts]) expect(isAlive(p.pid)).toBe(true);
+      await Promise.all([router, ...experts].map((p) => p.stop()));
+    } finally {
+      await nats.stop();
+    }
+  });
+});
+
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not answering yet
+    }
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function runLoad(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
