@@ -129,25 +129,26 @@ export function checkEndpoints() {
 
 /**
  * The end of a ramp: each step's p99 and error rate, and the knee (the highest step within
- * KNEE's limits, below the first step that is not). Printed, and written to SUMMARY_JSON.
+ * KNEE's limits, below the first two steps in a row that are not). Printed, and written to SUMMARY_JSON.
  * @param {import('./scenarios.js').Scenario} s
  */
 export function rampSummary(s) {
   return function handleSummary(/** @type {any} */ data) {
     const rates = s.steps ? s.steps.rates : [];
     const rows = [];
-    let knee = null;
-    let broken = false;
     for (let i = 0; i < rates.length; i++) {
       const d = data.metrics['http_req_duration{step:' + i + '}'];
       const f = data.metrics['http_req_failed{step:' + i + '}'];
       if (!d || !d.values || d.values.count === 0) continue;
       const p99 = d.values['p(99)'];
       const errorRate = f && f.values ? f.values.rate : 0;
-      const ok = p99 <= KNEE.p99Ms && errorRate < KNEE.errorRate;
-      if (!ok) broken = true;
-      if (ok && !broken) knee = rates[i];
-      rows.push({ step: i, rate: rates[i], p50_ms: d.values.med, p99_ms: p99, error_rate: errorRate, within: ok });
+      rows.push({ step: i, rate: rates[i], p50_ms: d.values.med, p99_ms: p99, error_rate: errorRate, within: p99 <= KNEE.p99Ms && errorRate < KNEE.errorRate });
+    }
+    // As the Node runner's kneeOf(): the highest step within the limits below the first two in a row over them.
+    let knee = null;
+    for (let i = 0; i < rows.length; i++) {
+      if (!rows[i].within && (i + 1 >= rows.length || !rows[i + 1].within)) break;
+      if (rows[i].within) knee = rows[i].rate;
     }
     let text = '\nramp steps (knee: p99 <= ' + KNEE.p99Ms + ' ms, errors < ' + KNEE.errorRate * 100 + '%)\n';
     for (const r of rows) {

@@ -1,3 +1,4 @@
+import { SCENARIOS } from './scenarios.js';
 import type { DrillResult } from './drills/drills.ts';
 import type { LoadResult } from './node/result.ts';
 import type { Figures } from './node/samples.ts';
@@ -45,7 +46,8 @@ export function renderReport(r: ReportData): string {
   }
   const ramp = r.scenarios.find((s) => s.scenario === 'ramp');
   if (ramp && ramp.steps.length > 0) {
-    out.push('', '**Ramp steps** (each held 12 s; only the hold is measured):', '');
+    const steps = SCENARIOS.ramp.steps!;
+    out.push('', `**Ramp steps** (${steps.rise} rise, then ${steps.hold} held and measured):`, '');
     out.push('| req/s | requests | p50 ms | p99 ms | max ms | errors | within knee limits |');
     out.push('| --- | --- | --- | --- | --- | --- | --- |');
     for (const s of ramp.steps) out.push(`| ${s.rate} | ${s.requests} | ${fmt(s.latency_ms?.p50)} | ${fmt(s.latency_ms?.p99)} | ${fmt(s.latency_ms?.max)} | ${(s.error_rate * 100).toFixed(2)}% | ${s.within ? 'yes' : 'no'} |`);

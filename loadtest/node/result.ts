@@ -25,7 +25,7 @@ export interface LoadResult {
   readonly achieved_rps: number;
   readonly overall: Figures;
   readonly steps: StepFigures[];
-  /** Highest step rate within the knee's limits, every lower step within them too; null when the first is not. */
+  /** Highest step rate within the knee's limits, below the first two steps in a row over them (see kneeOf); null when none is within. */
   readonly knee_rps: number | null;
   readonly stopped_early: boolean;
   readonly checks: Check[];
@@ -117,11 +117,17 @@ export function withinKnee(f: Figures): boolean {
   return f.latency_ms !== null && f.latency_ms.p99 <= KNEE.p99Ms && f.error_rate < KNEE.errorRate;
 }
 
+/**
+ * The highest step within the knee's limits below the first two steps in a row that are
+ * not (where the ramp stops). A lone step over the limits below that (a GC pause, a
+ * neighbour on the machine) shows in the table but does not end the search for the knee.
+ */
 export function kneeOf(steps: readonly StepFigures[]): number | null {
   let knee: number | null = null;
-  for (const s of steps) {
-    if (!s.within) break;
-    knee = s.rate;
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
+    if (!s.within && (i + 1 >= steps.length || !steps[i + 1]!.within)) break;
+    if (s.within) knee = s.rate;
   }
   return knee;
 }

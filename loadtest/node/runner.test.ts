@@ -30,15 +30,15 @@ describe('arrival schedule', () => {
   it('holds each ramp step at its rate and tags only the holds', () => {
     const s = scenario('ramp');
     const { stages } = rampStages(s);
-    expect(stages.slice(0, 4)).toEqual([{ target: 10, duration: '2s' }, { target: 10, duration: '12s' }, { target: 20, duration: '2s' }, { target: 20, duration: '12s' }]);
+    expect(stages.slice(0, 4)).toEqual([{ target: 10, duration: '2s' }, { target: 10, duration: '15s' }, { target: 20, duration: '2s' }, { target: 20, duration: '15s' }]);
     const times = [...arrivalTimes(s)];
     const inFirstHold = times.filter((t) => stepAt(s, t) === 0).length;
-    expect(inFirstHold).toBeGreaterThanOrEqual(119);
-    expect(inFirstHold).toBeLessThanOrEqual(121);
+    expect(inFirstHold).toBeGreaterThanOrEqual(149);
+    expect(inFirstHold).toBeLessThanOrEqual(151);
     expect(stepAt(s, 1000)).toBe(-1);
     expect(stepAt(s, 2500)).toBe(0);
-    expect(stepAt(s, 14_500)).toBe(-1);
-    expect(stepAt(s, 16_500)).toBe(1);
+    expect(stepAt(s, 17_500)).toBe(-1);
+    expect(stepAt(s, 19_500)).toBe(1);
     expect(times.at(-1)!).toBeLessThan(scenarioMs(s));
   });
 
@@ -74,21 +74,27 @@ describe('thresholds', () => {
 });
 
 describe('the knee of a ramp', () => {
-  it('is the highest step within p99 and errors, below the first step that is not', () => {
+  it('is the highest step within p99 and errors, below the first two steps in a row that are not', () => {
     const s = scenario('ramp');
     const recorder = new Recorder();
     const add = (step: number, ms: number, kind = 'ok') => recorder.add({ dueMs: 0, lagMs: 0, ms, status: kind === 'ok' ? 200 : 503, kind, degraded: false, shapeOk: kind === 'ok', step });
-    // A full hold of each step: rate × 12 s requests.
-    for (let i = 0; i < 120; i++) add(0, 5);
-    for (let i = 0; i < 240; i++) add(1, 8);
-    for (let i = 0; i < 360; i++) add(2, i < 350 ? 8 : 80);
-    for (let i = 0; i < 480; i++) add(3, 9);
+    // A full hold of each step: rate × 15 s requests.
+    const hold = (step: number, ms: (i: number) => number) => {
+      for (let i = 0; i < s.steps!.rates[step]! * 15; i++) add(step, ms(i));
+    };
+    hold(0, () => 5);
+    hold(1, (i) => (i < 290 ? 8 : 80));
+    hold(2, () => 8);
+    hold(3, () => 9);
+    hold(4, (i) => (i < 700 ? 9 : 90));
+    hold(5, () => 200);
     // A step the run stopped in is left out.
-    for (let i = 0; i < 100; i++) add(4, 900);
+    for (let i = 0; i < 100; i++) add(6, 900);
     const steps = stepFigures(s, recorder);
-    expect(steps.map((x) => x.within)).toEqual([true, true, false, true]);
-    expect(kneeOf(steps)).toBe(20);
-    add(0, 5, 'http_503');
+    expect(steps.map((x) => x.within)).toEqual([true, false, true, true, false, false]);
+    // Step 1 alone over the limits is a blip; steps 4 and 5 in a row end the ramp.
+    expect(kneeOf(steps)).toBe(40);
+    for (let i = 0; i < 2; i++) add(0, 5, 'http_503');
     expect(kneeOf(stepFigures(s, recorder))).toBeNull();
   });
 });
