@@ -30,7 +30,16 @@ export async function runDrills(o: DrillRunOptions): Promise<DrillResult[]> {
     o.log(`drills: cluster ready at ${cluster.url} (NATS ${cluster.natsUrl}, token required)`);
     for (const drill of drills) {
       o.log(`drill ${drill.name}: ${drill.title}`);
-      const r = await drill.run({ cluster, queries, rate: o.rate, log: o.log });
+      // A drill that throws (a replica that never came back, say) is a failed drill, not the end of the others.
+      const r = await drill.run({ cluster, queries, rate: o.rate, log: o.log }).catch((error: unknown): DrillResult => ({
+        name: drill.name,
+        title: drill.title,
+        expectation: drill.expectation,
+        load: `${o.rate} req/s`,
+        measures: {},
+        outcome: 'fail',
+        notes: [`the drill could not finish: ${(error as Error).message.split('\n')[0]}`],
+      }));
       o.log(`drill ${drill.name}: ${r.outcome.toUpperCase()}  ${JSON.stringify(r.measures)}`);
       results.push(r);
     }
