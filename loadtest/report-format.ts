@@ -35,8 +35,10 @@ export function renderReport(r: ReportData): string {
   for (const s of r.scenarios) {
     const load = s.executor === 'constant-arrival-rate' ? `${s.peak_rate} req/s for ${s.elapsed_s.toFixed(0)} s` : `up to ${s.peak_rate} req/s, ${s.elapsed_s.toFixed(0)} s`;
     const expectation = s.thresholds.map((t) => `${t.metric} ${t.expression}`).join(', ');
+    // For a spike, how latency stood before it and after it: it must come back down.
+    const stages = s.stages.length >= 2 ? ` (p99 before ${fmt(s.stages[0]!.p99_ms)} ms, during ${fmt(Math.max(...s.stages.slice(1, -1).map((x) => x.p99_ms ?? 0)))} ms, after ${fmt(s.stages.at(-1)!.p99_ms)} ms)` : '';
     const outcome = s.scenario === 'ramp' ? `knee ${r.knee_rps ?? 'none'} req/s${s.passed ? '' : ' (first step over)'}` : s.passed ? 'pass' : `**fail** (${s.thresholds.filter((t) => !t.ok).map((t) => `${t.metric} ${t.expression}: ${fmt(t.actual)}`).join('; ') || 'checks'})`;
-    out.push(`| ${s.scenario} | ${load} | ${s.overall.requests} | ${fmt(s.overall.latency_ms?.p50)} | ${fmt(s.overall.latency_ms?.p99)} | ${kinds(s.overall)} | ${s.overall.degraded} | ${expectation} | ${outcome} |`);
+    out.push(`| ${s.scenario} | ${load} | ${s.overall.requests} | ${fmt(s.overall.latency_ms?.p50)} | ${fmt(s.overall.latency_ms?.p99)} | ${kinds(s.overall)} | ${s.overall.degraded} | ${expectation} | ${outcome}${stages} |`);
   }
   for (const d of r.drills) {
     const f = d.figures;

@@ -1,4 +1,4 @@
-import { KNEE, parseDuration, peakRate, scenarioMs, type Scenario } from '../scenarios.js';
+import { KNEE, parseDuration, peakRate, rampStages, scenarioMs, type Scenario } from '../scenarios.js';
 import type { Check } from './endpoint-checks.ts';
 import type { ProcessMemory } from './processes.ts';
 import { figuresOf, quantile, type Figures, type Recorder } from './samples.ts';
@@ -10,6 +10,18 @@ export interface StepFigures extends Figures {
   readonly rate: number;
   /** Within the knee's limits (p99 and errors). */
   readonly within: boolean;
+}
+
+/** One stage of a ramping scenario without steps (spike): what the requests due in it saw. */
+export interface StageFigures {
+  readonly from_s: number;
+  readonly to_s: number;
+  /** Arrival rate at the stage's start and end. */
+  readonly rates: readonly [number, number];
+  readonly requests: number;
+  readonly p50_ms: number | null;
+  readonly p99_ms: number | null;
+  readonly error_rate: number;
 }
 
 export interface LoadResult {
@@ -25,6 +37,8 @@ export interface LoadResult {
   readonly achieved_rps: number;
   readonly overall: Figures;
   readonly steps: StepFigures[];
+  /** Per stage, for a spike: before, during and after it (latency must come back down). */
+  readonly stages: StageFigures[];
   /** Highest step rate within the knee's limits, below the first two steps in a row over them (see kneeOf); null when none is within. */
   readonly knee_rps: number | null;
   readonly stopped_early: boolean;
@@ -91,6 +105,7 @@ export function buildResult(args: {
     achieved_rps: overall.requests / (args.elapsedMs / 1000),
     overall,
     steps,
+    stages: stageFigures(s, recorder),
     knee_rps: knee,
     stopped_early: args.stoppedEarly,
     checks: args.checks,
@@ -110,6 +125,22 @@ export function stepFigures(s: Scenario, recorder: Recorder): StepFigures[] {
     if (f.requests + f.dropped < 0.9 * rate * holdS) return;
     out.push({ step, rate, ...f, within: withinKnee(f) });
   });
+  return out;
+}
+
+export function stageFigures(s: Scenario, recorder: Recorder): StageFigures[] {
+  if (s.executor !== 'ramping-arrival-rate' || s.steps) return [];
+  const { startRate, stages } = rampStages(s);
+  const out: StageFigures[] = [];
+  let from = 0;
+  let rate = startRate;
+  for (const stage of stages) {
+    const to = from + parseDuration(stage.duration);
+    const f = recorder.figures((x) => x.dueMs >= from && x.dueMs < to);
+    out.push({ from_s: from / 1000, to_s: to / 1000, rates: [rate, stage.target], requests: f.requests, p50_ms: f.latency_ms?.p50 ?? null, p99_ms: f.latency_ms?.p99 ?? null, error_rate: f.error_rate });
+    from = to;
+    rate = stage.target;
+  }
   return out;
 }
 

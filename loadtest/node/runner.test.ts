@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseDuration, rampStages, scenario, scenarioMs, SCENARIOS, stepAt } from '../scenarios.js';
 import { arrivalTimes } from './arrivals.ts';
@@ -96,5 +97,15 @@ describe('the knee of a ramp', () => {
     expect(kneeOf(steps)).toBe(40);
     for (let i = 0; i < 2; i++) add(0, 5, 'http_503');
     expect(kneeOf(stepFigures(s, recorder))).toBeNull();
+  });
+});
+
+describe('the k6 scripts', () => {
+  it('exist for every scenario and run that scenario, from the shared definitions', () => {
+    for (const name of Object.keys(SCENARIOS)) {
+      const script = readFileSync(new URL(`../${name}.js`, import.meta.url), 'utf8');
+      expect(script).toContain(`scenarioFromEnv('${name}')`);
+      expect(script).toMatch(/export const options = optionsFor\(s\)/);
+    }
   });
 });

@@ -21,6 +21,11 @@ export function formatSummary(r: LoadResult): string {
     }
     lines.push(`  knee: ${r.knee_rps === null ? 'none (the first step is already over the limits)' : `${r.knee_rps} req/s`}${r.stopped_early ? ' (the ramp stopped once two steps were over)' : ''}`);
   }
+  if (r.stages.length > 0) {
+    lines.push('', '  stages');
+    lines.push(`    ${'from s'.padStart(7)} ${'to s'.padStart(6)} ${'req/s'.padStart(9)} ${'requests'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(8)}`);
+    for (const st of r.stages) lines.push(`    ${String(st.from_s).padStart(7)} ${String(st.to_s).padStart(6)} ${`${st.rates[0]}→${st.rates[1]}`.padStart(9)} ${String(st.requests).padStart(9)} ${fmt(st.p50_ms ?? undefined).padStart(8)} ${fmt(st.p99_ms ?? undefined).padStart(8)} ${pct(st.error_rate).padStart(8)}`);
+  }
   if (r.memory) {
     lines.push('', '  RSS MB at start → end');
     for (const start of r.memory.start) {
