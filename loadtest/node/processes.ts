@@ -31,7 +31,7 @@ export function treeMemory(rootPid: number): ProcessMemory[] {
   }
   const tree = [rootPid];
   for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of parent) if (ppid === tree[i]) tree.push(pid);
-  // Only the cluster's own processes: not the runtime's helpers (tsx's esbuild service).
+  // Only the cluster's own processes: not the runtime's own processes (tsx's esbuild service).
   return tree.flatMap((pid) => {
     const m = memoryOf(pid);
     return m && m.name !== '' ? [m] : [];
