@@ -116,7 +116,7 @@ const killShard: Drill = {
     const AFTER_MS = 8000;
     let killedAt = 0;
     let readyAt: number | undefined;
-    let run0 = 0;
+    let t0 = 0;
     const run = await underLoad(
       {
         url: cluster.url,
@@ -124,13 +124,13 @@ const killShard: Drill = {
         rate: ctx.rate,
         durationS: 120,
         // Until the returning replica has been ready for AFTER_MS: its start-up time depends on the shard's size.
-        stopWhen: (_r, elapsed) => readyAt !== undefined && elapsed > readyAt - run0 + AFTER_MS,
+        stopWhen: (_r, elapsed) => readyAt !== undefined && elapsed > readyAt - t0 + AFTER_MS,
+        onStart: (start) => (t0 = start),
       },
       [
         {
           atMs: FAULT_AT_MS,
           run: async () => {
-            run0 = performance.now() - FAULT_AT_MS;
             killedAt = FAULT_AT_MS;
             for (const v of victims) v.child.kill('SIGKILL');
             await sleep(OUTAGE_MS);

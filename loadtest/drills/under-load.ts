@@ -18,7 +18,7 @@ export interface LoadedRun extends GeneratorRun {
 }
 
 export async function underLoad(
-  o: { url: string; queries: readonly string[]; rate: number; durationS: number; stopWhen?: (recorder: Recorder, elapsedMs: number) => boolean },
+  o: { url: string; queries: readonly string[]; rate: number; durationS: number; stopWhen?: (recorder: Recorder, elapsedMs: number) => boolean; onStart?: (t0: number) => void },
   faults: readonly Fault[],
 ): Promise<LoadedRun> {
   const s = scenario('steady', { rate: o.rate, duration: `${o.durationS}s` });
@@ -29,7 +29,8 @@ export async function underLoad(
     url: o.url,
     queries: o.queries,
     stopWhen: o.stopWhen,
-    onStart: () => {
+    onStart: (t0) => {
+      o.onStart?.(t0);
       for (const f of faults) {
         timers.push(
           setTimeout(() => {
