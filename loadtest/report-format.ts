@@ -7,7 +7,7 @@ import type { Figures } from './node/samples.ts';
 export interface ReportData {
   readonly command: string;
   readonly at: string;
-  readonly machine: { cores: number; cpu: string; memory_gb: number };
+  readonly machine: { cores: number; cpu: string; memory_gb: number; load_average_before?: number[] };
   readonly index: string;
   readonly replicas: number;
   readonly knee_rps: number | null;
@@ -27,7 +27,8 @@ export function replaceReport(readme: string, section: string): string {
 
 export function renderReport(r: ReportData): string {
   const out: string[] = [];
-  out.push(`Measured ${r.at.slice(0, 16).replace('T', ' ')} UTC on ${r.machine.cores} cores (${r.machine.cpu}, ${r.machine.memory_gb} GB), index \`${r.index}\`, ${r.replicas} replica(s) per shard; load generator, router, experts and NATS all on the same cores. Regenerate with:`);
+  const load = r.machine.load_average_before ? `; load average before the run ${r.machine.load_average_before.join(', ')}` : '';
+  out.push(`Measured ${r.at.slice(0, 16).replace('T', ' ')} UTC on ${r.machine.cores} cores (${r.machine.cpu}, ${r.machine.memory_gb} GB${load}), index \`${r.index}\`, ${r.replicas} replica(s) per shard; load generator, router, experts and NATS all on the same cores. Regenerate with:`);
   out.push('', '```bash', r.command, '```', '');
   out.push(`**Knee** (highest ramp step with p99 ≤ 25 ms and errors < 0.1%): **${r.knee_rps === null ? 'none' : `${r.knee_rps} req/s`}**.`, '');
   out.push('| run | load applied | requests | p50 ms | p99 ms | errors by kind | degraded | expectation | outcome |');

@@ -10,7 +10,7 @@
  * The demo index unless --index. Takes about steady + soak + 5 minutes.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { scenario } from './scenarios.js';
@@ -33,6 +33,8 @@ const { values } = parseArgs({
   },
 });
 const replicas = Number(values.replicas);
+// The machine's load before this run adds its own: figures from a busy machine say little.
+const loadBefore = loadavg().map((x) => Math.round(x * 100) / 100);
 const log = (l: string) => process.stderr.write(`${l}\n`);
 const indexDir = values.index ?? join(REPO, '.dsi', 'demo-index');
 const command = `npm run load:report -- ${process.argv.slice(2).join(' ')}`.trim();
@@ -65,7 +67,7 @@ const drills: DrillResult[] = await runDrills({ indexDir, replicas, rate: drillR
 const report = {
   command,
   at: new Date().toISOString(),
-  machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(totalmem() / 2 ** 30) },
+  machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(totalmem() / 2 ** 30), load_average_before: loadBefore },
   index: indexDir,
   replicas,
   knee_rps: knee,
