@@ -34,6 +34,7 @@ const { values } = parseArgs({
 });
 const replicas = Number(values.replicas);
 // The machine's load before this run adds its own: figures from a busy machine say little.
+const startedAt = new Date().toISOString();
 const loadBefore = loadavg().map((x) => Math.round(x * 100) / 100);
 const log = (l: string) => process.stderr.write(`${l}\n`);
 const indexDir = values.index ?? join(REPO, '.dsi', 'demo-index');
@@ -66,7 +67,7 @@ const drills: DrillResult[] = await runDrills({ indexDir, replicas, rate: drillR
 
 const report = {
   command,
-  at: new Date().toISOString(),
+  at: startedAt,
   machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(totalmem() / 2 ** 30), load_average_before: loadBefore },
   index: indexDir,
   replicas,
