@@ -57,12 +57,13 @@ export function renderReport(r: ReportData): string {
   }
   const steady = r.scenarios.find((s) => s.scenario === 'steady');
   if (steady?.memory) {
-    out.push('', `**Memory during steady** (${steady.peak_rate} req/s for ${steady.elapsed_s.toFixed(0)} s), RSS MB at start → end:`, '');
-    out.push('| process | start | end | change |');
-    out.push('| --- | --- | --- | --- |');
+    out.push('', `**Memory during steady** (${steady.peak_rate} req/s for ${steady.elapsed_s.toFixed(0)} s), RSS in MB:`, '');
+    out.push('| process | start | end | change | peak (sampled every 5 s) |');
+    out.push('| --- | --- | --- | --- | --- |');
     for (const m of steady.memory.start) {
       const end = steady.memory.end.find((e) => e.pid === m.pid);
-      out.push(`| ${m.name} (pid ${m.pid}) | ${m.rss_mb.toFixed(1)} | ${end ? end.rss_mb.toFixed(1) : 'gone'} | ${end ? signed(end.rss_mb - m.rss_mb) : '-'} |`);
+      const peak = steady.memory.peak?.find((e) => e.pid === m.pid);
+      out.push(`| ${m.name} (pid ${m.pid}) | ${m.rss_mb.toFixed(1)} | ${end ? end.rss_mb.toFixed(1) : 'gone'} | ${end ? signed(end.rss_mb - m.rss_mb) : '-'} | ${peak ? peak.rss_mb.toFixed(1) : '-'} |`);
     }
   }
   const notes = r.drills.flatMap((d) => d.notes.filter(() => d.outcome !== 'skipped').map((n) => `- ${d.name}: ${n}`));

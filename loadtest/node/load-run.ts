@@ -20,6 +20,7 @@ export interface LoadRunOptions {
   readonly onStart?: (t0: number) => void;
 }
 
+const MEMORY_SAMPLE_MS = 5000;
 const LOADTEST_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 /** The queries file as the k6 scripts resolve it: relative paths from loadtest/ for the default, from the working directory for a user's. */
@@ -34,8 +35,21 @@ export async function runLoad(o: LoadRunOptions): Promise<LoadResult & { run: Ge
   const startedAt = new Date();
   const checks: Check[] = o.scenario.checkEndpoints ? await checkEndpoints(o.url, queries, o.token) : [];
   const memStart: ProcessMemory[] | undefined = o.clusterPid === undefined ? undefined : treeMemory(o.clusterPid);
-  const run = await runScenario(o.scenario, { url: o.url, queries, token: o.token, onStart: o.onStart, stopWhen: rampStopper(o.scenario) });
+  // The highest RSS each process reached, sampled every few seconds: memory that grows and shrinks back shows too.
+  const peak = new Map<number, ProcessMemory>();
+  const sample = () => {
+    for (const m of o.clusterPid === undefined ? [] : treeMemory(o.clusterPid)) if ((peak.get(m.pid)?.rss_mb ?? -1) < m.rss_mb) peak.set(m.pid, m);
+  };
+  sample();
+  const sampler = o.clusterPid === undefined ? undefined : setInterval(sample, MEMORY_SAMPLE_MS);
+  let run;
+  try {
+    run = await runScenario(o.scenario, { url: o.url, queries, token: o.token, onStart: o.onStart, stopWhen: rampStopper(o.scenario) });
+  } finally {
+    clearInterval(sampler);
+  }
   const memEnd = o.clusterPid === undefined ? undefined : treeMemory(o.clusterPid);
+  for (const m of memEnd ?? []) if ((peak.get(m.pid)?.rss_mb ?? -1) < m.rss_mb) peak.set(m.pid, m);
   const result = buildResult({
     scenario: o.scenario,
     url: o.url,
@@ -45,7 +59,7 @@ export async function runLoad(o: LoadRunOptions): Promise<LoadResult & { run: Ge
     recorder: run.recorder,
     checks,
     stoppedEarly: run.stoppedEarly,
-    ...(memStart && memEnd ? { memory: { start: memStart, end: memEnd } } : {}),
+    ...(memStart && memEnd ? { memory: { start: memStart, end: memEnd, peak: [...peak.values()] } } : {}),
   });
   return { ...result, run };
 }

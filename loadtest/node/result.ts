@@ -45,7 +45,7 @@ export interface LoadResult {
   readonly checks: Check[];
   readonly thresholds: ThresholdResult[];
   readonly passed: boolean;
-  readonly memory?: { start: ProcessMemory[]; end: ProcessMemory[] };
+  readonly memory?: { start: ProcessMemory[]; end: ProcessMemory[]; peak: ProcessMemory[] };
 }
 
 export function buildResult(args: {
@@ -57,7 +57,7 @@ export function buildResult(args: {
   recorder: Recorder;
   checks: Check[];
   stoppedEarly: boolean;
-  memory?: { start: ProcessMemory[]; end: ProcessMemory[] };
+  memory?: { start: ProcessMemory[]; end: ProcessMemory[]; peak: ProcessMemory[] };
 }): LoadResult {
   const { scenario: s, recorder } = args;
   const overall = recorder.figures();

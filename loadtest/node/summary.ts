@@ -27,10 +27,11 @@ export function formatSummary(r: LoadResult): string {
     for (const st of r.stages) lines.push(`    ${String(st.from_s).padStart(7)} ${String(st.to_s).padStart(6)} ${`${st.rates[0]}→${st.rates[1]}`.padStart(9)} ${String(st.requests).padStart(9)} ${fmt(st.p50_ms ?? undefined).padStart(8)} ${fmt(st.p99_ms ?? undefined).padStart(8)} ${pct(st.error_rate).padStart(8)}`);
   }
   if (r.memory) {
-    lines.push('', '  RSS MB at start → end');
+    lines.push('', '  RSS MB at start → end (peak)');
     for (const start of r.memory.start) {
       const end = r.memory.end.find((m) => m.pid === start.pid);
-      lines.push(`    ${start.name.padEnd(14)} pid ${String(start.pid).padEnd(8)} ${start.rss_mb.toFixed(1).padStart(7)} → ${end ? end.rss_mb.toFixed(1) : 'gone'}`);
+      const peak = r.memory.peak.find((m) => m.pid === start.pid);
+      lines.push(`    ${start.name.padEnd(14)} pid ${String(start.pid).padEnd(8)} ${start.rss_mb.toFixed(1).padStart(7)} → ${end ? end.rss_mb.toFixed(1) : 'gone'}${peak ? `  (${peak.rss_mb.toFixed(1)})` : ''}`);
     }
   }
   lines.push('');
