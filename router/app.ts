@@ -4,10 +4,13 @@ import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { DocRecord } from '../shared/artifact/index-artifact.ts';
-import { DsiError, ErrorCode, NotFoundError, PayloadTooLargeError } from '../shared/errors.ts';
+import { DsiError, ErrorCode, NotFoundError, PayloadTooLargeError, RateLimitedError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
-import type { RequestLimits } from './config.ts';
+import { bearerAuth } from './auth.ts';
+import { busGate } from './bus-gate.ts';
+import { DEFAULT_ACCESS, type AccessConfig, type RequestLimits } from './config.ts';
 import type { RouterMetrics } from './metrics.ts';
+import { rateLimit, RateLimiter } from './rate-limit.ts';
 import type { SearchService } from './search.ts';
 import { searchBodyParser } from './search-body.ts';
 import type { ClusterStatus } from './status.ts';
@@ -15,6 +18,10 @@ import type { ClusterStatus } from './status.ts';
 /** HTTP routes of the router and nothing else: the work happens in what it is given. */
 export interface AppDeps {
   readonly limits: RequestLimits;
+  /** Bearer tokens and the per-client rate limit; none of either when absent. */
+  readonly access?: AccessConfig;
+  /** Whether the router has its NATS connection: searches get a quick 503 while it has not. */
+  readonly busConnected?: () => boolean;
   readonly search: Pick<SearchService, 'search'>;
   readonly docs: Pick<ReadonlyMap<string, DocRecord>, 'get'>;
   readonly status: Pick<ClusterStatus, 'shards' | 'readiness' | 'gatingVersion'>;
@@ -27,6 +34,8 @@ const STATUS_OF_CODE: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   [ErrorCode.BadInput]: 400,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.PayloadTooLarge]: 413,
+  [ErrorCode.Unauthorized]: 401,
+  [ErrorCode.RateLimited]: 429,
   [ErrorCode.ShardUnavailable]: 503,
   [ErrorCode.BusUnavailable]: 503,
   [ErrorCode.Timeout]: 504,
@@ -35,6 +44,9 @@ const STATUS_OF_CODE: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   [ErrorCode.BackendUnavailable]: 500,
   [ErrorCode.Internal]: 500,
 };
+
+/** Probes stay open: orchestrators call them without credentials, and they must not be rate limited away. */
+const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 
 /** Label for requests that matched no route, so typos and scanners cannot blow up the metric's cardinality. */
 const UNMATCHED = 'unmatched';
@@ -51,6 +63,11 @@ export function createApp(deps: AppDeps): Hono {
     if (httpStatus === 500) log.error({ err: error, method: c.req.method, path: c.req.path, code }, 'request failed');
     else if (httpStatus >= 500) log.warn({ method: c.req.method, path: c.req.path, code, message }, 'request not served');
     else log.debug({ method: c.req.method, path: c.req.path, code, message }, 'request refused');
+    if (error instanceof RateLimitedError) c.header('retry-after', String(error.retryAfterS));
+    if (code === ErrorCode.Unauthorized) c.header('www-authenticate', 'Bearer');
+    // The rest of a body refused unread would otherwise be taken for the next request on the
+    // connection: close it, so the client does not reuse it (and reset its next request).
+    if (code === ErrorCode.PayloadTooLarge) c.header('connection', 'close');
     return c.json({ error: { code, message } }, httpStatus);
   };
   app.onError((error, c) => respondError(c, error));
@@ -62,6 +79,12 @@ export function createApp(deps: AppDeps): Hono {
     const route = routePath(c, -1);
     metrics.observeHttp(route === '*' || route === '/*' ? UNMATCHED : route, c.req.method, c.res.status, (performance.now() - started) / 1000);
   });
+
+  // After the metrics middleware, so refused requests are counted too; the limit before
+  // authentication, so guessing tokens is rate limited as well.
+  const access = deps.access ?? DEFAULT_ACCESS;
+  if (access.ratePerSecond > 0) app.use('*', rateLimit(new RateLimiter({ ratePerSecond: access.ratePerSecond, burst: access.rateBurst }), OPEN_PATHS));
+  if (access.tokens.length > 0) app.use('*', bearerAuth(access.tokens, OPEN_PATHS));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
@@ -86,6 +109,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.post(
     '/v1/search',
+    busGate(deps.busConnected ?? (() => true)),
     bodyLimit({
       maxSize: limits.maxBodyBytes,
       onError: () => {

@@ -18,6 +18,24 @@ export interface BusCredentials {
   readonly pass?: string;
 }
 
+/** Who may call the router, and how often. */
+export interface AccessConfig {
+  /** Bearer tokens accepted on every route but the probes (/healthz, /readyz); none: no authentication. */
+  readonly tokens: readonly string[];
+  /** Requests per second each client (remote address) may make, bursts up to `rateBurst`; 0: no limit. */
+  readonly ratePerSecond: number;
+  readonly rateBurst: number;
+}
+
+/** How long the HTTP server waits on a client: a slow (slowloris) client is cut off, not waited for. */
+export interface HttpTimeouts {
+  /** Whole request, headers and body, from the first byte. */
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+}
+
 export interface RouterConfig {
   /** The index folder to serve; undefined: the registry in NATS is the source (and is followed). */
   readonly indexDir: string | undefined;
@@ -30,6 +48,8 @@ export interface RouterConfig {
   /** Router requests per shard kept for the p50/p99 shown by GET /v1/shards. */
   readonly latencyWindow: number;
   readonly limits: RequestLimits;
+  readonly access: AccessConfig;
+  readonly http: HttpTimeouts;
 }
 
 export const DEFAULT_LIMITS: RequestLimits = Object.freeze({
@@ -39,6 +59,10 @@ export const DEFAULT_LIMITS: RequestLimits = Object.freeze({
   maxK: 100,
   maxFanout: 16,
 });
+
+export const DEFAULT_ACCESS: AccessConfig = Object.freeze({ tokens: Object.freeze([]) as readonly string[], ratePerSecond: 0, rateBurst: 0 });
+
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = Object.freeze({ requestTimeoutMs: 10_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 5_000 });
 
 export const ROUTER_DEFAULTS = Object.freeze({
   host: '127.0.0.1',
@@ -58,5 +82,7 @@ export function routerConfig(values: Partial<RouterConfig>): RouterConfig {
     deadlineMs: values.deadlineMs ?? ROUTER_DEFAULTS.deadlineMs,
     latencyWindow: values.latencyWindow ?? ROUTER_DEFAULTS.latencyWindow,
     limits: Object.freeze({ ...DEFAULT_LIMITS, ...values.limits }),
+    access: Object.freeze({ ...DEFAULT_ACCESS, ...values.access, tokens: Object.freeze([...(values.access?.tokens ?? [])]) }),
+    http: Object.freeze({ ...DEFAULT_HTTP_TIMEOUTS, ...values.http }),
   });
 }

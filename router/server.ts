@@ -8,6 +8,7 @@ import { RegistryCatalog } from './registry-catalog.ts';
 import { Registry } from '../shared/registry/registry.ts';
 import type { RouterConfig } from './config.ts';
 import { Fanout } from './fanout.ts';
+import { httpServerOptions } from './http-timeouts.ts';
 import { LatencyWindow } from './latency-window.ts';
 import { RouterMetrics } from './metrics.ts';
 import { SearchService } from './search.ts';
@@ -62,9 +63,10 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ro
       await source.follow();
     }
     const status = new ClusterStatus(source, view, latency, bus);
-    const app = createApp({ limits: config.limits, search, docs: { get: (id) => source.current.docs.get(id) }, status, metrics, log });
+    const connected = bus;
+    const app = createApp({ limits: config.limits, search, docs: { get: (id) => source.current.docs.get(id) }, status, metrics, log, access: config.access, busConnected: () => connected.isConnected() });
 
-    const server = await listen(app.fetch, config.host, config.port);
+    const server = await listen(app.fetch, config.host, config.port, httpServerOptions(config.http));
     const port = (server.address() as AddressInfo).port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     log.info({ url, source: source.current.source, shards: view.shards, deadline_ms: config.deadlineMs }, 'router listening');
@@ -105,9 +107,9 @@ function staticCatalog(catalog: Catalog): CatalogSource & { close(): Promise<voi
   };
 }
 
-function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {
+function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number, serverOptions: import('node:http').ServerOptions): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }, () => {
+    const server = serve({ fetch, hostname, port, serverOptions }, () => {
       server.off('error', reject);
       resolve(server);
     });

@@ -10,6 +10,8 @@ export const ErrorCode = {
   BackendUnavailable: 'backend_unavailable',
   NotFound: 'not_found',
   PayloadTooLarge: 'payload_too_large',
+  Unauthorized: 'unauthorized',
+  RateLimited: 'rate_limited',
   ShardUnavailable: 'shard_unavailable',
   Timeout: 'timeout',
   BusUnavailable: 'bus_unavailable',
@@ -71,6 +73,22 @@ export class NotFoundError extends DsiError {
 export class PayloadTooLargeError extends DsiError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.PayloadTooLarge, message, options);
+  }
+}
+
+/** A request carried no credentials, or ones this service does not accept. */
+export class UnauthorizedError extends DsiError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Unauthorized, message, options);
+  }
+}
+
+/** A client sent more requests than its rate allows; it may try again after `retryAfterS` seconds. */
+export class RateLimitedError extends DsiError {
+  readonly retryAfterS: number;
+  constructor(message: string, retryAfterS: number, options?: { cause?: unknown }) {
+    super(ErrorCode.RateLimited, message, options);
+    this.retryAfterS = retryAfterS;
   }
 }
 

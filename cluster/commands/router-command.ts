@@ -4,12 +4,13 @@ import { stopSignal } from './stop-signal.ts';
 import { intFlag, parseFlags, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { NATS_FLAGS, NATS_FLAGS_HELP, natsSettings } from './expert-command.ts';
 import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
+import { ACCESS_FLAGS, ACCESS_FLAGS_HELP, accessSettings } from './access-flags.ts';
 
 export const routerCommand: Command = {
   summary: 'serve the HTTP search API, asking the experts over NATS; the index comes from the registry (followed) or from --index DIR (runs until SIGTERM or SIGINT)',
-  usage: `dsi router [--index DIR] [--port ${ROUTER_DEFAULTS.port}] [--host ${ROUTER_DEFAULTS.host}] [--deadline-ms ${ROUTER_DEFAULTS.deadlineMs}] ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
+  usage: `dsi router [--index DIR] [--port ${ROUTER_DEFAULTS.port}] [--host ${ROUTER_DEFAULTS.host}] [--deadline-ms ${ROUTER_DEFAULTS.deadlineMs}] ${ACCESS_FLAGS_HELP} ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
   async run(argv, ctx) {
-    const { values } = parseFlags(argv, { index: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'deadline-ms': { type: 'string' }, ...NATS_FLAGS, ...RUNTIME_FLAGS });
+    const { values } = parseFlags(argv, { index: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'deadline-ms': { type: 'string' }, ...ACCESS_FLAGS, ...NATS_FLAGS, ...RUNTIME_FLAGS });
     const nats = natsSettings(values, ctx.env);
     const config = routerConfig({
       indexDir: values.index,
@@ -18,6 +19,7 @@ export const routerCommand: Command = {
       deadlineMs: intFlag(values['deadline-ms'], '--deadline-ms', 1, 600_000),
       natsUrl: nats.url,
       credentials: { token: nats.token, user: nats.user, pass: nats.pass },
+      access: accessSettings(values, ctx.env),
     });
     const { log } = await startRuntime(ctx, 'dsi-router', values);
     const stop = stopSignal();

@@ -7,13 +7,14 @@ import { stopSignal } from './stop-signal.ts';
 import { intFlag, parseFlags, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { NATS_FLAGS, NATS_FLAGS_HELP, natsSettings } from './expert-command.ts';
 import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
+import { ACCESS_FLAGS, ACCESS_FLAGS_HELP, accessEnv, accessSettings } from './access-flags.ts';
 
 const DSI_BIN = fileURLToPath(new URL('../../bin/dsi.js', import.meta.url));
 const READY_TIMEOUT_MS = 120_000;
 
 export const upCommand: Command = {
   summary: 'run a whole cluster on this machine: NATS with JetStream (unless --nats), the index published to its registry, experts, router; until SIGTERM or SIGINT',
-  usage: `dsi up [--index DIR] [--port ${ROUTER_DEFAULTS.port}] [--host ${ROUTER_DEFAULTS.host}] [--replicas 1] [--deadline-ms ${ROUTER_DEFAULTS.deadlineMs}] [--demo] ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
+  usage: `dsi up [--index DIR] [--port ${ROUTER_DEFAULTS.port}] [--host ${ROUTER_DEFAULTS.host}] [--replicas 1] [--deadline-ms ${ROUTER_DEFAULTS.deadlineMs}] [--demo] ${ACCESS_FLAGS_HELP} ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
   async run(argv, ctx) {
     const { values } = parseFlags(argv, {
       index: { type: 'string' },
@@ -22,6 +23,7 @@ export const upCommand: Command = {
       replicas: { type: 'string' },
       'deadline-ms': { type: 'string' },
       demo: { type: 'boolean' },
+      ...ACCESS_FLAGS,
       ...NATS_FLAGS,
       ...RUNTIME_FLAGS,
     });
@@ -35,6 +37,7 @@ export const upCommand: Command = {
     const replicas = intFlag(values.replicas, '--replicas', 1, 64) ?? 1;
     const deadlineMs = intFlag(values['deadline-ms'], '--deadline-ms', 1, 600_000);
     const nats = natsSettings(values, ctx.env);
+    const access = accessSettings(values, ctx.env);
     const { log } = await startRuntime(ctx, 'dsi-up', values);
 
     // Children find their NATS credentials and runtime settings in the environment, which
@@ -44,6 +47,9 @@ export const upCommand: Command = {
     if (values['log-level']) childEnv.DSI_LOG_LEVEL = values['log-level'];
     if (nats.token) childEnv.DSI_NATS_TOKEN = nats.token;
     if (nats.user && nats.pass) Object.assign(childEnv, { DSI_NATS_USER: nats.user, DSI_NATS_PASS: nats.pass });
+    // The router reads its tokens and rate limit from here (a file named by a flag is read once, above).
+    delete childEnv.DSI_AUTH_TOKENS_FILE;
+    Object.assign(childEnv, accessEnv(access));
 
     // Before the signal handler: Ctrl-C during the one-off build ends it the ordinary way.
     if (demo && indexDir) await demo.ensureDemoIndex(indexDir, { log, tty: ctx.isTTY, childEnv: { ...childEnv, DSI_LOG_JSON: '1' } });
@@ -60,6 +66,9 @@ export const upCommand: Command = {
       dsiBin: DSI_BIN,
       childEnv,
       credentials: { token: nats.token, user: nats.user, pass: nats.pass },
+      // With credentials given, a NATS server started here requires them; the router's probes carry a token when it needs one.
+      natsAuth: joinNats === undefined ? { token: nats.token, user: nats.user, pass: nats.pass } : undefined,
+      authToken: access.tokens[0],
       path: ctx.env.PATH ?? '',
       log,
     });
@@ -74,7 +83,7 @@ export const upCommand: Command = {
         return 0;
       }
       ctx.stdout.write(`dsi up: ready at ${cluster.url} in ${((performance.now() - started) / 1000).toFixed(1)} s (${replicas} replica(s) per shard, NATS ${cluster.natsUrl}); Ctrl-C stops it\n`);
-      if (demo) await demo.showSampleQueries(cluster.url, ctx.stdout);
+      if (demo) await demo.showSampleQueries(cluster.url, ctx.stdout, access.tokens[0]);
       const reason = await Promise.race([stop.signal, cluster.failure]);
       if (typeof reason === 'string') {
         log.info({ signal: reason }, 'stopping');

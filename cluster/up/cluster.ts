@@ -34,6 +34,10 @@ export interface ClusterOptions {
   readonly childEnv: NodeJS.ProcessEnv;
   /** This process's own NATS credentials (to publish the index and follow the registry). */
   readonly credentials: { token?: string; user?: string; pass?: string };
+  /** Credentials the NATS server started here requires (none: it requires none). */
+  readonly natsAuth?: { readonly token?: string; readonly user?: string; readonly pass?: string };
+  /** Bearer token for the router's readiness probes, when it requires one. */
+  readonly authToken?: string;
   /** Where to look for nats-server. */
   readonly path: string;
   readonly log: Logger;
@@ -86,7 +90,7 @@ export class LocalCluster {
   async start(): Promise<void> {
     const o = this.#o;
     if (o.natsUrl === undefined) {
-      this.#nats = await startLocalNats(o.path, o.log);
+      this.#nats = await startLocalNats(o.path, o.log, o.natsAuth);
       this.#watch(this.#nats.child);
     }
     this.#natsUrl = o.natsUrl ?? this.#nats!.url;
@@ -186,9 +190,10 @@ export class LocalCluster {
   }
 
   async #notReadyBecause(expected: number): Promise<string> {
-    const ready = await fetch(`${this.#url}/readyz`, { signal: AbortSignal.timeout(1000) });
+    const headers: Record<string, string> = this.#o.authToken ? { authorization: `Bearer ${this.#o.authToken}` } : {};
+    const ready = await fetch(`${this.#url}/readyz`, { signal: AbortSignal.timeout(1000), headers });
     if (!ready.ok) return ((await ready.json()) as { reasons?: string[] }).reasons?.join('; ') ?? `readyz: HTTP ${ready.status}`;
-    const { shards } = (await (await fetch(`${this.#url}/v1/shards`, { signal: AbortSignal.timeout(1000) })).json()) as { shards: { id: string; live_replicas: number }[] };
+    const { shards } = (await (await fetch(`${this.#url}/v1/shards`, { signal: AbortSignal.timeout(1000), headers })).json()) as { shards: { id: string; live_replicas: number }[] };
     const short = shards.filter((s) => s.live_replicas < expected);
     return short.map((s) => `shard ${s.id}: ${s.live_replicas} of ${expected} replicas live`).join('; ');
   }

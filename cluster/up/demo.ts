@@ -44,9 +44,9 @@ interface SearchAnswer {
 }
 
 /** Sends the sample queries to a running router the way any client would, and prints their top answers and a curl line to try. */
-export async function showSampleQueries(url: string, out: NodeJS.WritableStream): Promise<void> {
+export async function showSampleQueries(url: string, out: NodeJS.WritableStream, token?: string): Promise<void> {
   for (const query of SAMPLE_QUERIES) {
-    const response = await fetch(`${url}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, k: 3 }) });
+    const response = await fetch(`${url}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ query, k: 3 }) });
     if (!response.ok) {
       out.write(`\n"${query}"  HTTP ${response.status}: ${await response.text()}\n`);
       continue;

@@ -1,5 +1,5 @@
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { BusUnavailableError } from '../../shared/errors.ts';
@@ -20,13 +20,15 @@ const PORT_ATTEMPTS = 5;
 export const NATS_INSTALL_HINT = 'nats-server is not on PATH: install it with apt-get install -y nats-server (or run bin/setup), or join a running server with --nats URL';
 
 /** Starts nats-server, found on `path` (the PATH of the command's environment). */
-export async function startLocalNats(path: string, log: Logger): Promise<LocalNats> {
+export async function startLocalNats(path: string, log: Logger, auth: { token?: string; user?: string; pass?: string } = {}): Promise<LocalNats> {
   const binary = findOnPath('nats-server', path);
   if (!binary) throw new BusUnavailableError(NATS_INSTALL_HINT);
   const storeDir = await mkdtemp(join(tmpdir(), 'dsi-up-nats-'));
   for (let attempt = 1; ; attempt++) {
     const port = await freePort(HOST);
-    const child = spawnChild({ name: 'nats-server', command: binary, args: ['-a', HOST, '-p', String(port), '-js', '-sd', storeDir], env: { PATH: path }, stdio: ['ignore', 'ignore', 'pipe'] }, log);
+    // Credentials go in a config file rather than argv, where `ps` would show them.
+    const args = ['-a', HOST, '-p', String(port), '-js', '-sd', storeDir, ...(await authConfig(storeDir, auth))];
+    const child = spawnChild({ name: 'nats-server', command: binary, args, env: { PATH: path }, stdio: ['ignore', 'ignore', 'pipe'] }, log);
     let output = '';
     // Only start-up lines matter (the ready line, a bind error): keep the first 64 KiB, drop the rest.
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -51,6 +53,15 @@ export async function startLocalNats(path: string, log: Logger): Promise<LocalNa
     await rm(storeDir, { recursive: true, force: true });
     throw new BusUnavailableError(`nats-server did not start on ${HOST}:${port}: ${failure}; its last lines:\n${output.trim().split('\n').slice(-5).join('\n')}`);
   }
+}
+
+/** `-c FILE` with an authorization block when credentials are given; nothing otherwise. */
+async function authConfig(dir: string, auth: { token?: string; user?: string; pass?: string }): Promise<string[]> {
+  if (!auth.token && !(auth.user && auth.pass)) return [];
+  const file = join(dir, 'auth.conf');
+  const block = auth.token ? `authorization { token: ${JSON.stringify(auth.token)} }` : `authorization { user: ${JSON.stringify(auth.user)}, password: ${JSON.stringify(auth.pass)} }`;
+  await writeFile(file, `${block}\n`, { mode: 0o600 });
+  return ['-c', file];
 }
 
 function findOnPath(name: string, path: string): string | undefined {

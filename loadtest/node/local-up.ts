@@ -1,0 +1,55 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * A whole cluster on this machine for a load run, started the way a user starts one
+ * (`dsi up`), on a free loopback port, and stopped (SIGTERM, which stops every process it
+ * started) when the run is over.
+ */
+export interface LocalUp {
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const READY_TIMEOUT_MS = 180_000;
+
+export async function startLocalUp(opts: { indexDir?: string; replicas: number; env: NodeJS.ProcessEnv; log: (line: string) => void }): Promise<LocalUp> {
+  // No index named: the demo's, built on first use by `dsi up --demo`.
+  const args = [`${REPO}bin/dsi.js`, 'up', '--port', '0', '--replicas', String(opts.replicas), ...(opts.indexDir ? ['--index', opts.indexDir] : ['--demo'])];
+  opts.log(`starting: dsi ${args.slice(1).join(' ')}`);
+  const child = spawn(process.execPath, args, { cwd: REPO, env: { DSI_LOG_JSON: '1', DSI_LOG_LEVEL: 'warn', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-8000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`dsi up was not ready within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const m = /^dsi up: ready at (\S+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`dsi up exited (${code}) before it was ready: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+    });
+  }).catch(async (error: unknown) => {
+    child.kill('SIGTERM');
+    await exited;
+    throw error;
+  });
+  return {
+    url,
+    pid: child.pid ?? -1,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
