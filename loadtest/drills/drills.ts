@@ -5,6 +5,10 @@ import { badTrafficDrill } from './bad-traffic.ts';
 import type { DrillCluster } from './drill-cluster.ts';
 import { sleep } from './drill-cluster.ts';
 import { underLoad } from './under-load.ts';
+import { startLocalUp } from '../node/local-up.ts';
+import { connectBus } from '../../shared/bus/connection.ts';
+import { createLogger } from '../../shared/log.ts';
+import { Registry } from '../../shared/registry/registry.ts';
 
 /**
  * The fault drills: each runs steady searches against a DrillCluster while doing one bad
@@ -218,11 +222,47 @@ const restartNats: Drill = {
 const hotSwap: Drill = {
   name: 'hot-swap',
   title: "Hot-swap a shard's model under load",
-  expectation: 'zero failed requests',
-  async run() {
-    // Hook for the registry's hot model swap: once experts can load a new model version
-    // while serving, publish one here under load and expect what kill-replica expects.
-    return skipped(this, 'needs the registry hot swap');
+  expectation: 'zero failed requests, zero degraded answers; the shard serves the new version within 30 s of its publication',
+  async run(ctx) {
+    // The swap is the registry's: a cluster of its own, run by `dsi up` (index published
+    // into JetStream, experts and router reading the registry alone), at the drill's rate.
+    const up = await startLocalUp({ indexDir: ctx.cluster.o.indexDir, replicas: ctx.cluster.o.replicas, env: { ...process.env, DSI_LOG_LEVEL: 'warn' }, log: ctx.log });
+    const bus = await connectBus({ url: up.natsUrl, name: 'hot-swap-drill', log: createLogger({ name: 'hot-swap-drill', level: 'warn' }) });
+    try {
+      const registry = await Registry.open(bus);
+      const shard = ctx.cluster.shards[0]!;
+      const durationS = 20;
+      let publishedAt = 0;
+      let swappedAfterMs: number | null = null;
+      let to = 0;
+      const run = await underLoad({ url: up.url, queries: ctx.queries, rate: ctx.rate, durationS }, [
+        {
+          atMs: FAULT_AT_MS,
+          run: async () => {
+            const record = await registry.shard(shard);
+            const { version: _, ...current } = record.current;
+            publishedAt = performance.now();
+            to = (await registry.publishShard(shard, record.topics, { ...current, published_at: new Date().toISOString(), note: 'republished by the hot-swap drill' })).current.version;
+            const deadline = publishedAt + 30_000;
+            while (performance.now() < deadline) {
+              const shards = ((await (await fetch(`${up.url}/v1/shards`)).json()) as { shards: { id: string; replicas: { version: number }[] }[] }).shards;
+              const replicas = shards.find((s) => s.id === shard)?.replicas ?? [];
+              if (replicas.length > 0 && replicas.every((r) => r.version === to)) {
+                swappedAfterMs = Math.round(performance.now() - publishedAt);
+                return;
+              }
+              await sleep(100);
+            }
+          },
+        },
+      ]);
+      const f = run.recorder.figures();
+      const ok = f.failed === 0 && f.dropped === 0 && f.degraded === 0 && swappedAfterMs !== null;
+      return result(this, ctx, durationS, f, { shard, to_version: to, swapped_after_ms: swappedAfterMs }, ok, []);
+    } finally {
+      await bus.close();
+      await up.stop();
+    }
   },
 };
 

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
  */
 export interface LocalUp {
   readonly url: string;
+  /** The NATS server of the cluster (its registry is where models are published). */
+  readonly natsUrl: string;
   readonly pid: number;
   stop(): Promise<void>;
 }
@@ -26,11 +28,13 @@ export async function startLocalUp(opts: { indexDir?: string; replicas: number; 
     stderr = (stderr + d.toString()).slice(-8000);
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let natsUrl = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`dsi up was not ready within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
     createInterface({ input: child.stdout }).on('line', (line) => {
       const m = /^dsi up: ready at (\S+)/.exec(line);
       if (m) {
+        natsUrl = /NATS (nats:\/\/[^\s);]+)/.exec(line)?.[1] ?? '';
         clearTimeout(timer);
         resolve(m[1]!);
       }
@@ -46,6 +50,7 @@ export async function startLocalUp(opts: { indexDir?: string; replicas: number; 
   });
   return {
     url,
+    natsUrl,
     pid: child.pid ?? -1,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
