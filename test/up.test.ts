@@ -55,6 +55,30 @@ describe('dsi up', () => {
     expect(up.lines().filter((l) => l.includes('"expert stopped"'))).toHaveLength(4);
   });
 
+  it('restarts an expert or the router that dies, from the registry, and keeps the cluster up', async () => {
+    const up = processes.spawnDsi(['up', '--index', indexDir, '--port', '0']);
+    const url = readyUrl(await up.waitForLine(/^dsi up: ready at /, 30_000));
+    const expert = descendants(up.pid).find((c) => / expert --shard s0 /.test(c.cmd))!;
+    process.kill(expert.pid, 'SIGKILL');
+    await up.waitForLine(/expert s0#1 .*restarting it/, 10_000);
+    const router = descendants(up.pid).find((c) => / router /.test(c.cmd))!;
+    process.kill(router.pid, 'SIGKILL');
+    await up.waitForLine(/router .*restarting it/, 10_000);
+    // Back: the same port, a new expert process for s0, every shard live again.
+    const deadline = performance.now() + 30_000;
+    for (;;) {
+      const ready = await fetch(`${url}/readyz`).then((r) => r.status, () => 0);
+      if (ready === 200) break;
+      if (performance.now() > deadline) throw new Error('the cluster did not come back');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const experts = descendants(up.pid).filter((c) => / expert --shard s0 /.test(c.cmd));
+    expect(experts).toHaveLength(1);
+    expect(experts[0]!.pid).not.toBe(expert.pid);
+    expect((await fetch(`${url}/v1/search`, { method: 'POST', body: JSON.stringify({ query: 'image viewer', k: 3 }) })).status).toBe(200);
+    await stopAndExpectNoneLeft(up);
+  }, 90_000);
+
   it('--nats joins a running server and leaves it running', async () => {
     const nats = await startNatsServer({ jetstream: true });
     try {

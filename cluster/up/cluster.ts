@@ -7,13 +7,16 @@ import type { Logger } from '../../shared/log.ts';
 import { describeExit, spawnChild, type ChildExit, type ManagedChild } from './children.ts';
 import { startLocalNats, type LocalNats } from './local-nats.ts';
 import { freePort } from './ports.ts';
+import { RestartBudget } from './restart-budget.ts';
 
 /**
  * A whole cluster on one machine: NATS with JetStream (started here unless one is given),
  * the index published into the registry, one `dsi expert` per shard and replica and the
  * router, all of which read the registry alone; ready when the router's /readyz says so.
  * The registry is followed: a shard added later (dsi add-shard) gets its experts started
- * here, a removed one has them stopped. Stopping goes front to back: the router first
+ * here, a removed one has them stopped. Once the cluster is up, an expert or the router
+ * that dies is restarted (within a restart budget); NATS dying, or a child dying during
+ * start-up, ends the cluster. Stopping goes front to back: the router first
  * (no new searches), then the experts (each drains what it was sent), then NATS.
  */
 export interface ClusterOptions {
@@ -57,6 +60,8 @@ export class LocalCluster {
   /** Expert processes by shard. */
   readonly #experts = new Map<string, ManagedChild[]>();
   #bus: Bus | undefined;
+  /** Set once the cluster is up: from then on a child that dies is restarted rather than ending the cluster. */
+  #ready = false;
   #watchRegistry: KeyValueWatch | undefined;
   /** Experts stopped on purpose (their shard left the registry): their exit is not a failure. */
   readonly #retired = new Set<ManagedChild>();
@@ -107,11 +112,12 @@ export class LocalCluster {
     this.#checkNotStopping();
     const routerArgs = ['router', '--host', o.host, '--port', String(port), '--nats', this.#natsUrl];
     if (o.deadlineMs !== undefined) routerArgs.push('--deadline-ms', String(o.deadlineMs));
-    this.#router = this.#spawn('router', routerArgs);
+    this.#router = this.#spawn('router', routerArgs, (next) => (this.#router = next));
     const probeHost = o.host === '0.0.0.0' ? '127.0.0.1' : o.host === '::' ? '[::1]' : o.host.includes(':') ? `[${o.host}]` : o.host;
     this.#url = `http://${probeHost}:${port}`;
     o.log.info({ shards: shards.length, replicas: o.replicas, nats: this.#natsUrl }, 'starting experts and router');
     await this.#waitReady(o.replicas);
+    this.#ready = true;
     this.#watchRegistry = await registry.watch((change) => {
       if (change.kind !== 'shard' || this.#stopping) return;
       if (change.record && !this.#experts.has(change.shard)) {
@@ -147,13 +153,42 @@ export class LocalCluster {
   #startExperts(shard: string): void {
     const o = this.#o;
     const children: ManagedChild[] = [];
-    for (let r = 1; r <= o.replicas; r++) children.push(this.#spawn(`expert ${shard}#${r}`, ['expert', '--shard', shard, '--nats', this.#natsUrl]));
+    for (let r = 1; r <= o.replicas; r++) {
+      const args = ['expert', '--shard', shard, '--nats', this.#natsUrl];
+      children.push(this.#spawn(`expert ${shard}#${r}`, args, (next) => {
+        const list = this.#experts.get(shard);
+        if (list) list[r - 1] = next;
+      }));
+    }
     this.#experts.set(shard, children);
   }
 
-  #spawn(name: string, args: string[]): ManagedChild {
+  /**
+   * Starts a child; once the cluster is ready, one that dies is restarted (the same
+   * command: experts and router read everything from the registry) within its restart
+   * budget, and `replace` learns the new process. Before the cluster is ready, or with the
+   * budget spent, a death is the cluster's failure.
+   */
+  #spawn(name: string, args: string[], replace?: (next: ManagedChild) => void, budget = new RestartBudget()): ManagedChild {
     const child = spawnChild({ name, command: this.#o.node, args: [this.#o.dsiBin, ...args], env: this.#o.childEnv, stdio: ['ignore', 'inherit', 'inherit'] }, this.#o.log);
-    this.#watch(child);
+    if (!replace) {
+      this.#watch(child);
+      return child;
+    }
+    void child.exited.then(async (exit) => {
+      if (this.#stopping || this.#retired.has(child)) return;
+      const delay = this.#ready ? budget.nextDelayMs() : undefined;
+      if (delay === undefined) {
+        this.#o.log.error(describeExit(exit));
+        this.#unexpected(exit);
+        return;
+      }
+      this.#o.log.warn({ child: name, code: exit.code, signal: exit.signal, restart_in_ms: delay }, `${describeExit(exit)}; restarting it`);
+      await new Promise((r) => setTimeout(r, delay));
+      if (this.#stopping || this.#retired.has(child)) return;
+      const next = this.#spawn(name, args, replace, budget);
+      replace(next);
+    });
     return child;
   }
 
