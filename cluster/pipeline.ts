@@ -4,7 +4,7 @@ import { INDEX_LAYOUT, openIndex, shardDirOf, verifyIndex } from '../shared/arti
 import type { Manifest } from '../shared/artifact/manifest.ts';
 import type { GatingModel, RoutedTopic } from '../shared/model/gating.ts';
 import { loadGating } from '../shared/model/gating-store.ts';
-import { mergeHits, planRoute } from '../shared/routing.ts';
+import { mergeHits, planRoute, shardOfTopicMap } from '../shared/routing.ts';
 import { loadExpert, type LoadedExpert } from '../experts/expert-store.ts';
 import { searchShard, type ShardHit } from '../experts/expert-search.ts';
 
@@ -17,11 +17,6 @@ export interface PipelineResult {
   routed: RoutedTopic[];
 }
 
-export function shardOfTopicMap(manifest: Pick<Manifest, 'shards'>): Map<number, string> {
-  const map = new Map<number, string>();
-  for (const shard of manifest.shards) for (const t of shard.topics) map.set(t, shard.id);
-  return map;
-}
 
 /**
  * The whole search in one process: gating → the experts of the routed topics → merge.

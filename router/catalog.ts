@@ -5,7 +5,7 @@ import type { Manifest } from '../shared/artifact/manifest.ts';
 import type { IndexConfig } from '../shared/config.ts';
 import type { GatingModel } from '../shared/model/gating.ts';
 import { loadGating } from '../shared/model/gating-store.ts';
-import { shardOfTopicMap } from '../cluster/pipeline.ts';
+import { shardOfTopicMap } from '../shared/routing.ts';
 import { ShardFiguresSchema } from '../shared/registry/records.ts';
 
 /** What the router's parts read the catalog through: the local one never changes, the registry's is replaced as the registry changes. */

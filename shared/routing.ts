@@ -35,3 +35,10 @@ export function mergeHits<H extends { score: number; id: string }>(lists: readon
     .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .slice(0, k);
 }
+
+/** Which shard holds each topic, from a manifest's (or the registry's) shard list. */
+export function shardOfTopicMap(manifest: { readonly shards: readonly { readonly id: string; readonly topics: readonly number[] }[] }): Map<number, string> {
+  const map = new Map<number, string>();
+  for (const shard of manifest.shards) for (const t of shard.topics) map.set(t, shard.id);
+  return map;
+}
