@@ -84,6 +84,7 @@ async function publishAddition(registry: Registry, bus: Bus, result: AddShardRes
   if (!live) o.log.warn({ shard: result.shard.id }, 'no replica of the new shard within the wait: publishing the gating model anyway; queries for the new topics are answered degraded until one starts');
   const gatingVersion = await publishGatingFolder(registry, result.gatingDir, `${note}: learns topics ${result.shard.topics.join(',')}`);
   o.log.info({ gating_version: gatingVersion }, 'gating model published');
+  await registry.pruneObjects();
 }
 
 async function waitForReplica(bus: Bus, shard: string, waitMs: number, log: Logger): Promise<boolean> {

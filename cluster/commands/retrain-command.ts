@@ -45,6 +45,8 @@ export const retrainCommand: Command = {
         if (publish) {
           const note = `retrained (${mode}${epochs ? `, ${epochs} epoch(s)` : ''}${added ? `, +${added.docs.length} docs from ${values.add}` : ''})${result.notWorse ? '' : ', forced although worse'}`;
           version = (await publishShardFolder(registry, { id: shardId, topics: record.topics, dir: result.dir, data: result.data, figures: result.report }, note)).record.current.version;
+          // Versions older than the one kept for rollback are no longer needed.
+          await registry.pruneObjects();
         }
         const summary = { shard: shardId, from_version: record.current.version, published_version: version, not_worse: result.notWorse, tolerance: result.tolerance, current: result.current, candidate: result.candidate, seconds: +result.seconds.toFixed(1) };
         if (values.json) ctx.stdout.write(`${JSON.stringify(summary)}\n`);
