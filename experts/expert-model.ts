@@ -66,19 +66,23 @@ export class ExpertModel {
    * rows start at the mean of their children, so decoding works (lexically) before training.
    */
   static create(trie: DocIdTrie, encoder: EncoderWeights, docFeatures: readonly EncodedFeatures[]): ExpertModel {
-    const dim = encoder.table.dim;
-    const docVectors = encodeBatch(encoder, docFeatures);
-    const nodes = new SparseTable(trie.size, dim);
-    for (let doc = 0; doc < docFeatures.length; doc++) nodes.row(trie.leafOfDoc(doc)).set(docVectors.subarray(doc * dim, (doc + 1) * dim));
-    // Breadth-first numbering: children come after parents, so a reverse sweep finishes
-    // every child (leaves are unit already; inner rows hold their children's sum) first.
-    for (let n = trie.size - 1; n > 0; n--) {
-      const row = nodes.row(n);
-      if (trie.doc[n]! < 0) row.set(normalizeRows(row, dim));
-      const parent = nodes.row(trie.parent[n]!);
-      for (let k = 0; k < dim; k++) parent[k]! += row[k]!;
-    }
-    return new ExpertModel(trie, encoder, nodes, INITIAL_SCALE);
+    const anchors = nodeAnchors(trie, encoder, docFeatures);
+    return new ExpertModel(trie, encoder, new SparseTable(trie.size, encoder.table.dim, anchors.slice()), INITIAL_SCALE);
+  }
+
+  /**
+   * Moves every node row by how far its anchor (see nodeAnchors) moved since `previous`:
+   * row = anchor under the current text tower + what the row has learnt on its own.
+   * The tower keeps learning from queries while node rows learn slowly, so without this
+   * the rows of documents never queried stay where the untrained tower put them.
+   * Returns the new anchors, to pass as `previous` next time.
+   */
+  reanchor(docFeatures: readonly EncodedFeatures[], previous: Float32Array): Float32Array {
+    const anchors = nodeAnchors(this.trie, this.encoder, docFeatures);
+    const values = this.nodes.values;
+    for (let i = 0; i < values.length; i++) values[i]! += anchors[i]! - previous[i]!;
+    this.#serving = undefined;
+    return anchors;
   }
 
   get dim(): number {
@@ -156,6 +160,22 @@ export class ExpertModel {
     return loss;
   }
 
+  /**
+   * Divides the rows of the nodes at depth d + 1 by temperatures[d]: the softmax choosing
+   * among a depth-d node's children runs at that temperature, with no change to serving.
+   * Temperatures above 1 at the cluster level let a strong leaf in a weaker cluster win.
+   */
+  temper(temperatures: readonly number[]): void {
+    const { trie } = this;
+    for (let n = 1; n < trie.size; n++) {
+      const t = temperatures[trie.depth[n]! - 1] ?? 1;
+      if (t === 1) continue;
+      const row = this.nodes.row(n);
+      for (let k = 0; k < row.length; k++) row[k]! /= t;
+    }
+    this.#serving = undefined;
+  }
+
   /** Query vectors (unit length, `dim` floats each) for encoded texts. */
   encode(items: readonly EncodedFeatures[]): Float32Array {
     return encodeBatch(this.encoder, items);
@@ -196,6 +216,26 @@ export class ExpertModel {
     this.#serving ??= { nodes: this.nodes.values, scale: this.scale.dataSync()[0]! };
     return this.#serving;
   }
+}
+
+/**
+ * Where each node row starts: a leaf at its document's encoding, an inner node at the
+ * normalised sum of its children's, so decoding works (lexically) before training.
+ */
+export function nodeAnchors(trie: DocIdTrie, encoder: EncoderWeights, docFeatures: readonly EncodedFeatures[]): Float32Array {
+  const dim = encoder.table.dim;
+  const docVectors = encodeBatch(encoder, docFeatures);
+  const nodes = new SparseTable(trie.size, dim);
+  for (let doc = 0; doc < docFeatures.length; doc++) nodes.row(trie.leafOfDoc(doc)).set(docVectors.subarray(doc * dim, (doc + 1) * dim));
+  // Breadth-first numbering: children come after parents, so a reverse sweep finishes
+  // every child (leaves are unit already; inner rows hold their children's sum) first.
+  for (let n = trie.size - 1; n > 0; n--) {
+    const row = nodes.row(n);
+    if (trie.doc[n]! < 0) row.set(normalizeRows(row, dim));
+    const parent = nodes.row(trie.parent[n]!);
+    for (let k = 0; k < dim; k++) parent[k]! += row[k]!;
+  }
+  return nodes.values;
 }
 
 /** Node ids from the root (depth 0) down to the leaf: path[d] is the node at depth d. */

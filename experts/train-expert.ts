@@ -9,7 +9,7 @@ import { fullView } from '../shared/model/views.ts';
 import { VocabularyBuilder } from '../shared/text/vocabulary.ts';
 import { mulberry32 } from '../shared/util/random.ts';
 import type { IndexConfig } from '../shared/config.ts';
-import { ExpertModel } from './expert-model.ts';
+import { ExpertModel, nodeAnchors } from './expert-model.ts';
 
 export interface ExpertTrainingInput {
   readonly shard: string;
@@ -36,14 +36,20 @@ export async function trainExpert(input: ExpertTrainingInput, config: Readonly<I
   const sparse = { ...DEFAULT_SPARSE_ADAM, learningRate: config.expert.learningRate };
   const encoderAdam = { ...DEFAULT_SPARSE_ADAM, learningRate: config.expert.encoderLearningRate };
   const dense = tf.train.adam(config.expert.denseLearningRate);
+  let anchors = config.expert.reanchor ? nodeAnchors(model.trie, model.encoder, docFeatures) : undefined;
   try {
     const training = await trainEpochs(
       `shard ${input.shard}`,
       { epochs: config.expert.epochs, batchSize: config.expert.batchSize, seed: seed + 1 },
-      (_epoch, rand) => stream.epoch(rand),
+      (epoch, rand) => {
+        if (anchors && epoch > 0) anchors = model.reanchor(docFeatures, anchors);
+        return stream.epoch(rand);
+      },
       (batch) => model.trainStep(batch, { sparse, encoder: encoderAdam, dense }),
       progress,
     );
+    if (anchors) model.reanchor(docFeatures, anchors);
+    model.temper(config.expert.levelTemperatures);
     model.encoder.table.dropOptimizerState();
     model.nodes.dropOptimizerState();
     return { model, training, docFeatures };

@@ -22,6 +22,7 @@ export async function saveGating(dir: string, model: GatingModel): Promise<void>
     { name: 'topics/labels', dtype: 'int32', shape: [model.topicLabels.length], data: model.topicLabels },
     { name: 'topics/embeddings', dtype: 'float32', shape: [model.topicLabels.length, model.dim], data: model.topics.dataSync() as Float32Array },
     { name: 'scale', dtype: 'float32', shape: [1], data: model.scale.dataSync() as Float32Array },
+    { name: 'topicPower', dtype: 'float32', shape: [1], data: Float32Array.of(model.topicPower) },
   ]);
   const file: z.infer<typeof GatingFileSchema> = {
     kind: 'gating',
@@ -40,5 +41,6 @@ export async function loadGating(dir: string): Promise<GatingModel> {
   const labels = requireArray(arrays, 'topics/labels', Int32Array, weightsPath);
   const topics = requireArray(arrays, 'topics/embeddings', Float32Array, weightsPath);
   const scale = requireArray(arrays, 'scale', Float32Array, weightsPath)[0]!;
-  return new GatingModel(encoder, labels, topics, scale);
+  const topicPower = requireArray(arrays, 'topicPower', Float32Array, weightsPath)[0]!;
+  return new GatingModel(encoder, labels, topics, scale, topicPower);
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { bagOf, encodeBatch, packFeatures, project, type EncoderWeights } from './encoder.ts';
-import { dot, logSoftmaxInPlace, normalizeRows, sharedCandidateLoss } from './heads.ts';
+import { dot, groupLoss, logSoftmaxInPlace, normalizeRows, pickedLoss, sharedLogProbs } from './heads.ts';
 import type { AdamOptions } from './sparse-table.ts';
 import type { EncodedFeatures } from '../text/vocabulary.ts';
 
@@ -33,10 +33,17 @@ export class GatingModel {
   readonly #topicOfRow: Int32Array;
   readonly topics: tf.Variable<tf.Rank.R2>;
   readonly scale: tf.Variable<tf.Rank.R0>;
+  /**
+   * route() returns log P(topic)^power, renormalised (power < 1 flattens). The router adds
+   * it to the experts' log P(rest | topic), and the gating model, trained alone, is more
+   * sure of itself than it should be next to them: set after training (IndexConfig.gating.topicPower).
+   */
+  topicPower: number;
   #serving: { topics: Float32Array; scale: number } | undefined;
 
-  constructor(encoder: EncoderWeights, topicLabels: Int32Array, topics: Float32Array, scale: number) {
+  constructor(encoder: EncoderWeights, topicLabels: Int32Array, topics: Float32Array, scale: number, topicPower = 1) {
     this.encoder = encoder;
+    this.topicPower = topicPower;
     this.topicLabels = topicLabels;
     this.topicIds = Int32Array.from(new Set(topicLabels)).sort();
     const index = new Map(Array.from(this.topicIds, (t, i) => [t, i]));
@@ -48,37 +55,54 @@ export class GatingModel {
 
   /** Topic rows start at the mean encoding of their documents. */
   static create(encoder: EncoderWeights, topicLabels: Int32Array, docFeatures: readonly EncodedFeatures[], docTopicRows: Int32Array): GatingModel {
-    const dim = encoder.table.dim;
-    const sums = new Float32Array(topicLabels.length * dim);
-    const chunk = 4096;
-    for (let start = 0; start < docFeatures.length; start += chunk) {
-      const vectors = encodeBatch(encoder, docFeatures.slice(start, start + chunk));
-      for (let i = 0; i * dim < vectors.length; i++) {
-        const t = docTopicRows[start + i]!;
-        for (let k = 0; k < dim; k++) sums[t * dim + k]! += vectors[i * dim + k]!;
-      }
-    }
-    return new GatingModel(encoder, topicLabels, normalizeRows(sums, dim), INITIAL_SCALE);
+    return new GatingModel(encoder, topicLabels, prototypeAnchors(encoder, topicLabels.length, docFeatures, docTopicRows), INITIAL_SCALE);
+  }
+
+  /**
+   * Moves every prototype row by how far its anchor (the normalised mean encoding of its
+   * documents) moved since `previous`, as the experts do with their node rows; returns the new anchors.
+   */
+  reanchor(docFeatures: readonly EncodedFeatures[], docTopicRows: Int32Array, previous: Float32Array): Float32Array {
+    const anchors = prototypeAnchors(this.encoder, this.topicLabels.length, docFeatures, docTopicRows);
+    const delta = new Float32Array(anchors.length);
+    for (let i = 0; i < delta.length; i++) delta[i] = anchors[i]! - previous[i]!;
+    tf.tidy(() => {
+      this.topics.assign(tf.add(this.topics, tf.tensor2d(delta, this.topics.shape)));
+    });
+    this.#serving = undefined;
+    return anchors;
   }
 
   get dim(): number {
     return this.encoder.table.dim;
   }
 
-  trainStep(batch: readonly GatingExample[], sparse: Readonly<AdamOptions>, dense: tf.Optimizer): number {
+  /**
+   * One step on (1 − topicWeight) · −log P(prototype) + topicWeight · −log P(topic): the
+   * prototype term keeps the rows specific, the topic term is what routing is judged on
+   * (a query between two clusters of its topic is routed right either way).
+   */
+  trainStep(batch: readonly GatingExample[], sparse: Readonly<AdamOptions>, dense: tf.Optimizer, topicWeight = 0): number {
     const dim = this.dim;
     const size = batch.length;
     const features = packFeatures(batch.map((e) => e.features));
     const h0 = bagOf(this.encoder, features);
+    const topicCount = this.topicIds.length;
     // Results leave through variables: tidy walks a returned typed array element by element.
     let loss = 0;
     let gradH0: Float32Array = new Float32Array(0);
     tf.tidy(() => {
       const x = tf.tensor2d(h0, [size, dim]);
       const targets = tf.tensor1d(Int32Array.from(batch, (e) => e.topic), 'int32');
+      const membership = tf.cast(tf.oneHot(tf.tensor1d(this.#topicOfRow, 'int32'), topicCount), 'float32') as tf.Tensor2D;
+      const topicTargets = tf.tensor1d(Int32Array.from(batch, (e) => this.#topicOfRow[e.topic]!), 'int32');
       const f = (input: tf.Tensor, mix: tf.Tensor, topics: tf.Tensor, scale: tf.Tensor): tf.Scalar => {
         const h = project(input as tf.Tensor2D, mix as tf.Tensor2D);
-        return sharedCandidateLoss(h, topics as tf.Tensor2D, targets, scale as tf.Scalar);
+        const logp = sharedLogProbs(h, topics as tf.Tensor2D, scale as tf.Scalar);
+        const prototypeLoss = pickedLoss(logp, targets);
+        if (topicWeight <= 0) return prototypeLoss;
+        const topicLoss = groupLoss(logp, membership, topicTargets);
+        return tf.add(tf.mul(prototypeLoss, 1 - topicWeight), tf.mul(topicLoss, topicWeight)) as tf.Scalar;
       };
       const { value, grads } = tf.valueAndGrads(f)([x, this.encoder.mix, this.topics, this.scale]);
       dense.applyGradients({ [this.encoder.mix.name]: grads[1]!, [this.topics.name]: grads[2]!, [this.scale.name]: grads[3]! });
@@ -105,7 +129,8 @@ export class GatingModel {
       logSoftmaxInPlace(scores);
       const topic = out.subarray(q * topics, (q + 1) * topics);
       for (let r = 0; r < rows; r++) topic[this.#topicOfRow[r]!]! += Math.exp(scores[r]!);
-      for (let t = 0; t < topics; t++) topic[t] = Math.log(topic[t]!);
+      for (let t = 0; t < topics; t++) topic[t] = this.topicPower * Math.log(topic[t]!);
+      if (this.topicPower !== 1) logSoftmaxInPlace(topic);
     }
     return out;
   }
@@ -120,6 +145,21 @@ export class GatingModel {
     this.#serving ??= { topics: normalizeRows(this.topics.dataSync() as Float32Array, this.dim), scale: this.scale.dataSync()[0]! };
     return this.#serving;
   }
+}
+
+/** Normalised mean encoding of each prototype row's documents. */
+export function prototypeAnchors(encoder: EncoderWeights, rows: number, docFeatures: readonly EncodedFeatures[], docTopicRows: Int32Array): Float32Array {
+  const dim = encoder.table.dim;
+  const sums = new Float32Array(rows * dim);
+  const chunk = 4096;
+  for (let start = 0; start < docFeatures.length; start += chunk) {
+    const vectors = encodeBatch(encoder, docFeatures.slice(start, start + chunk));
+    for (let i = 0; i * dim < vectors.length; i++) {
+      const t = docTopicRows[start + i]!;
+      for (let k = 0; k < dim; k++) sums[t * dim + k]! += vectors[i * dim + k]!;
+    }
+  }
+  return normalizeRows(sums, dim);
 }
 
 export interface RoutingOptions {

@@ -5,7 +5,7 @@ import type { Vocabulary } from '../text/vocabulary.ts';
 import { mulberry32 } from '../util/random.ts';
 import { createEncoderWeights } from './encoder.ts';
 import { ExampleStream, type TrainingCorpus } from './examples.ts';
-import { GatingModel } from './gating.ts';
+import { GatingModel, prototypeAnchors } from './gating.ts';
 import { DEFAULT_SPARSE_ADAM } from './sparse-table.ts';
 import { trainEpochs, type TrainReport } from './trainer.ts';
 
@@ -23,17 +23,24 @@ export async function trainGating(
 ): Promise<{ model: GatingModel; training: TrainReport }> {
   const encoder = createEncoderWeights(vocabulary, config.dim, mulberry32(config.seed));
   const stream = new ExampleStream(corpus, vocabulary, config.views, config.featurizer);
-  const model = GatingModel.create(encoder, rowTopics, stream.documentFeatures(), docRows);
+  const docFeatures = stream.documentFeatures();
+  const model = GatingModel.create(encoder, rowTopics, docFeatures, docRows);
   const sparse = { ...DEFAULT_SPARSE_ADAM, learningRate: config.gating.encoderLearningRate };
   const dense = tf.train.adam(config.gating.denseLearningRate);
+  let anchors = config.gating.reanchor ? prototypeAnchors(encoder, rowTopics.length, docFeatures, docRows) : undefined;
   try {
     const training = await trainEpochs(
       'gating',
       { epochs: config.gating.epochs, batchSize: config.gating.batchSize, seed: config.seed + 7 },
-      (_epoch, rand) => stream.epoch(rand).map((e) => ({ features: e.features, topic: docRows[e.doc]! })),
-      (batch) => model.trainStep(batch, sparse, dense),
+      (epoch, rand) => {
+        if (anchors && epoch > 0) anchors = model.reanchor(docFeatures, docRows, anchors);
+        return stream.epoch(rand).map((e) => ({ features: e.features, topic: docRows[e.doc]! }));
+      },
+      (batch) => model.trainStep(batch, sparse, dense, config.gating.topicWeight),
       progress,
     );
+    if (anchors) model.reanchor(docFeatures, docRows, anchors);
+    model.topicPower = config.gating.topicPower;
     model.encoder.table.dropOptimizerState();
     return { model, training };
   } finally {
