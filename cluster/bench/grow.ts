@@ -136,6 +136,7 @@ const figures = {
   old_shards: added.oldShards.map((s) => ({ id: s.id, 'hits@10_before': r(s.before['hits@10']), 'hits@10_after': r(s.after['hits@10']), heldout_queries: s.before.heldout_queries })),
   old_shards_tolerance: added.tolerance,
   old_shards_within_tolerance: added.withinTolerance,
+  fanout: added.fanout,
   retrain: {
     shard: target.id,
     late_docs: lateDocs.length,
@@ -152,7 +153,7 @@ const pad = (s: unknown, n: number) => String(s ?? 'n/a').padEnd(n);
 console.log(`\n${pad('step', 64)} ${pad('docs', 7)} ${pad('seconds', 8)} vs full rebuild`);
 for (const s of figures.steps) console.log(`${pad(s.step, 64)} ${pad(s.docs, 7)} ${pad(s.seconds, 8)} ${s.ratio}`);
 console.log(`\nnew shard ${figures.new_shard.id} (topics ${figures.new_shard.topics.join(',')}): index_recall@1 ${figures.new_shard['index_recall@1']}  collision_rate ${figures.new_shard.collision_rate}  hits@10 ${figures.new_shard['hits@10']} (${figures.new_shard.heldout_queries} held-out queries)`);
-console.log(`old shards' Hits@10 through the pipeline, old gating → new gating (tolerance ${added.tolerance}, held: ${added.withinTolerance}):`);
+console.log(`old shards' Hits@10 through the pipeline, old gating → new gating (tolerance ${added.tolerance}, held: ${added.withinTolerance}; fan-out ${added.fanout.from} → ${added.fanout.to}):`);
 for (const s of figures.old_shards) console.log(`  ${pad(s.id, 4)} ${s['hits@10_before']} → ${s['hits@10_after']}  (${s.heldout_queries} queries)`);
 const rt = figures.retrain;
 console.log(`retrain ${rt.shard} (+${rt.late_docs} late docs; ${rt.late_docs_routed_elsewhere} routed elsewhere, left out), expert alone:`);

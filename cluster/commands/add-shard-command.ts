@@ -76,7 +76,9 @@ export const addShardCommand: Command = {
  */
 async function publishAddition(registry: Registry, bus: Bus, result: AddShardResult, o: { corpusDir: string; waitMs: number; log: Logger }): Promise<void> {
   const index = await registry.index();
-  await registry.putIndex({ ...index, format: REGISTRY_FORMAT, topics: Math.max(index.topics, result.topicCount), corpus: { documents: index.corpus.documents + result.shard.docs, sha256: index.corpus.sha256 } });
+  // The index record carries the fan-out the grown cluster routes with (routers pick it up with the record).
+  const config = { ...index.config, routing: { ...index.config.routing, maxFanout: result.fanout.to } };
+  await registry.putIndex({ ...index, format: REGISTRY_FORMAT, config, topics: Math.max(index.topics, result.topicCount), corpus: { documents: index.corpus.documents + result.shard.docs, sha256: index.corpus.sha256 } });
   const note = `added from ${o.corpusDir}`;
   await publishShardFolder(registry, { id: result.shard.id, topics: result.shard.topics, dir: result.shardDir, data: result.data, figures: result.report }, note);
   o.log.info({ shard: result.shard.id, wait_ms: o.waitMs }, `shard published; waiting for a replica of it (start one with: dsi expert --shard ${result.shard.id} --nats URL; dsi up starts them itself)`);
@@ -103,7 +105,7 @@ async function waitForReplica(bus: Bus, shard: string, waitMs: number, log: Logg
 }
 
 function summaryOf(r: AddShardResult) {
-  return { shard: r.shard, report: r.report, old_shards: r.oldShards, tolerance: r.tolerance, within_tolerance: r.withinTolerance, seconds: +r.seconds.toFixed(1) };
+  return { shard: r.shard, report: r.report, old_shards: r.oldShards, tolerance: r.tolerance, within_tolerance: r.withinTolerance, fanout: r.fanout, seconds: +r.seconds.toFixed(1) };
 }
 
 function formatAddition(r: AddShardResult): string {
@@ -112,6 +114,7 @@ function formatAddition(r: AddShardResult): string {
   out += `  index_recall@1 ${f(r.report['index_recall@1'])}  collision_rate ${f(r.report.collision_rate)}  hits@10 ${f(r.report['hits@10'])}\n\n`;
   out += `old shards, Hits@10 of their held-out queries through the whole pipeline (tolerance ${r.tolerance}):\nshard  before  after\n`;
   for (const s of r.oldShards) out += `${s.id.padEnd(6)} ${f(s.before['hits@10']).padStart(6)} ${f(s.after['hits@10']).padStart(6)}\n`;
-  out += r.withinTolerance ? 'every old shard within tolerance\n' : 'WARNING: an old shard lost more than the tolerance\n';
+  if (r.fanout.to !== r.fanout.from) out += `routing fan-out raised from ${r.fanout.from} to ${r.fanout.to} topics to keep the old shards within the tolerance\n`;
+  out += r.withinTolerance ? 'every old shard within tolerance\n' : 'WARNING: an old shard lost more than the tolerance, even with a wider fan-out\n';
   return out;
 }

@@ -51,7 +51,7 @@ export async function addShardToIndex(input: AddShardToIndexInput): Promise<AddS
     await rm(join(staging, MANIFEST_FILE), { force: true });
     await commitIndex(staging, input.indexDir, {
       createdAt: new Date().toISOString(),
-      config: manifest.config,
+      config: { ...manifest.config, routing: { ...manifest.config.routing, maxFanout: result.fanout.to } },
       corpus: { documents: manifest.corpus.documents + result.shard.docs, sha256: manifest.corpus.sha256 },
       topics: result.topicCount,
       shards: [...manifest.shards, { ...result.shard, dir: shardDirOf(shardId) }],

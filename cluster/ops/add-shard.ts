@@ -77,6 +77,8 @@ export interface AddShardResult {
   /** OLD_SHARD_HITS_TOLERANCE, and whether every old shard's Hits@10 stayed within it. */
   tolerance: number;
   withinTolerance: boolean;
+  /** Routing fan-out of the index before, and the one the grown cluster needs to keep old shards within the tolerance (the caller stores it in the config). */
+  fanout: { from: number; to: number };
   seconds: number;
 }
 
@@ -141,11 +143,11 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
     const [, expertResult] = await runJobs([gatingJob, expertJob], { parallel: input.parallel, log, env: input.childEnv });
     log.info({ phase: 'training', seconds: +((performance.now() - t) / 1000).toFixed(1) }, 'new expert and gating model trained');
 
-    const { oldShards, newHits } = await compareRouting(input, shardStage, gatingStage, shard);
+    const { oldShards, newHits, fanout } = await compareRouting(input, shardStage, gatingStage, shard);
     const report = shardReportOf(shard, expertResult!, { split: config.reportSplit, queries: newHits.queries, hits10: newHits['hits@10'] });
     const withinTolerance = oldShards.every((s) => s.before['hits@10'] === null || s.after['hits@10']! >= s.before['hits@10'] - OLD_SHARD_HITS_TOLERANCE);
     // The new shard's report also keeps what its addition did to the shards already there.
-    const addition = { old_shards: oldShards, tolerance: OLD_SHARD_HITS_TOLERANCE, within_tolerance: withinTolerance };
+    const addition = { old_shards: oldShards, tolerance: OLD_SHARD_HITS_TOLERANCE, within_tolerance: withinTolerance, fanout };
     await writeFile(join(shardStage, SHARD_FILES.report), JSON.stringify({ ...report, addition }, null, 2));
     await writeShardQueries(shardStage, data.queries);
     await replaceDir(staging, input.outDir);
@@ -162,6 +164,7 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
       oldShards,
       tolerance: OLD_SHARD_HITS_TOLERANCE,
       withinTolerance,
+      fanout,
       seconds,
     };
   } catch (error) {
@@ -180,7 +183,7 @@ async function compareRouting(
   shardStage: string,
   gatingStage: string,
   shard: { id: string; topics: number[]; docs: number },
-): Promise<{ oldShards: OldShardChange[]; newHits: ReturnType<typeof pipelineHits> }> {
+): Promise<{ oldShards: OldShardChange[]; newHits: ReturnType<typeof pipelineHits>; fanout: { from: number; to: number } }> {
   const { current } = input;
   const gatings: GatingModel[] = [];
   const experts = new Map<string, LoadedExpert>();
@@ -188,26 +191,41 @@ async function compareRouting(
     for (const s of current.shards) experts.set(s.id, await loadExpert(s.dir));
     const oldEntries = current.shards.map((s) => ({ id: s.id, topics: s.topics, docs: s.data.docs.length, dir: s.dir }));
     gatings.push(await loadGating(current.gatingDir));
-    const before = new LocalPipeline(current.config, gatings[0]!, { shards: oldEntries }, new Map(experts));
+    const beforePipeline = new LocalPipeline(current.config, gatings[0]!, { shards: oldEntries }, new Map(experts));
     experts.set(shard.id, await loadExpert(shardStage));
     gatings.push(await loadGating(gatingStage));
     const after = new LocalPipeline(current.config, gatings[1]!, { shards: [...oldEntries, { ...shard, dir: shardStage }] }, experts);
 
+    // Old shards' held-out Hits@10 before (old gating, the index's fan-out), then after
+    // with the new gating at that fan-out; when an old shard loses more than the tolerance,
+    // the fan-out is raised one topic at a time, by at most as many topics as were added,
+    // so that each query still asks about the same share of the topics.
+    const fanout0 = current.config.routing.maxFanout;
+    const maxFanout = Math.min(64, fanout0 + shard.topics.length);
+    const before = new Map(current.shards.map((s) => [s.id, pipelineHits(beforePipeline, s.data.queries.heldout)]));
+    let fanout = fanout0;
+    let afterHits = new Map(current.shards.map((s) => [s.id, pipelineHits(after, s.data.queries.heldout, fanout)]));
+    const holds = (hits: typeof afterHits) => current.shards.every((s) => before.get(s.id)!['hits@10'] === null || hits.get(s.id)!['hits@10']! >= before.get(s.id)!['hits@10']! - OLD_SHARD_HITS_TOLERANCE);
+    while (!holds(afterHits) && fanout < maxFanout) {
+      fanout++;
+      afterHits = new Map(current.shards.map((s) => [s.id, pipelineHits(after, s.data.queries.heldout, fanout)]));
+      input.log.info({ fanout, held: holds(afterHits) }, 'old shards lost Hits@10 beyond the tolerance: trying a wider fan-out');
+    }
     const oldShards: OldShardChange[] = [];
     for (const s of current.shards) {
       // The expert is unchanged, so its memorisation figures are those of its report.
       const report = await readJsonFile(join(s.dir, SHARD_FILES.report), OldReportSchema);
       const fixed = { 'index_recall@1': report['index_recall@1'], collision_rate: report.collision_rate };
-      const hitsBefore = pipelineHits(before, s.data.queries.heldout);
-      const hitsAfter = pipelineHits(after, s.data.queries.heldout);
+      const hitsBefore = before.get(s.id)!;
+      const hitsAfter = afterHits.get(s.id)!;
       oldShards.push({
         id: s.id,
         before: { ...fixed, 'hits@10': hitsBefore['hits@10'], heldout_queries: hitsBefore.queries },
         after: { ...fixed, 'hits@10': hitsAfter['hits@10'], heldout_queries: hitsAfter.queries },
       });
-      input.log.info({ shard: s.id, before: hitsBefore['hits@10'], after: hitsAfter['hits@10'] }, 'old shard Hits@10 before and after');
+      input.log.info({ shard: s.id, before: hitsBefore['hits@10'], after: hitsAfter['hits@10'], fanout }, 'old shard Hits@10 before and after');
     }
-    return { oldShards, newHits: pipelineHits(after, input.added.queries.heldout) };
+    return { oldShards, newHits: pipelineHits(after, input.added.queries.heldout, fanout), fanout: { from: fanout0, to: fanout } };
   } finally {
     // Disposed one by one: the two pipelines share the old experts.
     for (const g of gatings) g.dispose();

@@ -66,10 +66,10 @@ export function expertHits(expert: LoadedExpert, heldout: readonly QueryPair[], 
 }
 
 /** Hits@10 of held-out queries through a whole pipeline (gating → experts → merge); null without queries. */
-export function pipelineHits(pipeline: LocalPipeline, heldout: readonly QueryPair[]): { 'hits@10': number | null; queries: number } {
+export function pipelineHits(pipeline: LocalPipeline, heldout: readonly QueryPair[], fanout?: number): { 'hits@10': number | null; queries: number } {
   const queries = byQuery(heldout);
   let found = 0;
-  for (const [text, relevant] of queries) if (pipeline.search(text, K).hits.some((h) => relevant.has(h.id))) found++;
+  for (const [text, relevant] of queries) if (pipeline.search(text, K, fanout).hits.some((h) => relevant.has(h.id))) found++;
   return { 'hits@10': queries.size > 0 ? found / queries.size : null, queries: queries.size };
 }
 
