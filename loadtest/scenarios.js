@@ -73,7 +73,7 @@ export const SCENARIOS = Object.freeze({
     description: 'the arrival rate rises step by step; the knee is the highest step within p99 ≤ 25 ms and errors < 0.1%',
     executor: 'ramping-arrival-rate',
     // Each step: `rise` to its rate, then `hold` there; only the hold is measured.
-    steps: { rates: [10, 20, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250, 300], hold: '15s', rise: '2s' },
+    steps: { rates: [10, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500, 600, 800], hold: '15s', rise: '2s' },
     preAllocatedVUs: 20,
     maxVUs: 600,
     // The run fails only when the first, lowest step already misses the knee's limits: a

@@ -31,7 +31,7 @@ describe('arrival schedule', () => {
   it('holds each ramp step at its rate and tags only the holds', () => {
     const s = scenario('ramp');
     const { stages } = rampStages(s);
-    expect(stages.slice(0, 4)).toEqual([{ target: 10, duration: '2s' }, { target: 10, duration: '15s' }, { target: 20, duration: '2s' }, { target: 20, duration: '15s' }]);
+    expect(stages.slice(0, 4)).toEqual([{ target: 10, duration: '2s' }, { target: 10, duration: '15s' }, { target: 25, duration: '2s' }, { target: 25, duration: '15s' }]);
     const times = [...arrivalTimes(s)];
     const inFirstHold = times.filter((t) => stepAt(s, t) === 0).length;
     expect(inFirstHold).toBeGreaterThanOrEqual(149);
@@ -94,7 +94,7 @@ describe('the knee of a ramp', () => {
     const steps = stepFigures(s, recorder);
     expect(steps.map((x) => x.within)).toEqual([true, false, true, true, false, false]);
     // Step 1 alone over the limits is a blip; steps 4 and 5 in a row end the ramp.
-    expect(kneeOf(steps)).toBe(40);
+    expect(kneeOf(steps)).toBe(s.steps!.rates[3]);
     for (let i = 0; i < 2; i++) add(0, 5, 'http_503');
     expect(kneeOf(stepFigures(s, recorder))).toBeNull();
   });
