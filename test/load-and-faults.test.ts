@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +7,9 @@ import { BusUnavailableError } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
 import { buildDemoIndex } from './helpers/demo-index.ts';
 import { startNatsServer } from './helpers/nats-server.ts';
-import { REPO_ROOT } from './helpers/cli.ts';
-import { ProcessRegistry, type DsiProcess } from './helpers/processes.ts';
+import { REPO_ROOT, runNode, type CliResult } from './helpers/cli.ts';
+import { isAlive, ProcessRegistry, type DsiProcess } from './helpers/processes.ts';
+import { waitFor } from './helpers/traffic.ts';
 
 /**
  * `npm run load -- smoke` against a real `dsi up` on the demo index, locked down the way a
@@ -93,12 +93,12 @@ describe('NATS restarted under a router and its experts', () => {
       const experts = ['s0', 's1'].map((shard) => processes.spawnDsi(['expert', '--index', indexDir, '--shard', shard, '--nats', nats.url], env));
       const router = processes.spawnDsi(['router', '--index', indexDir, '--port', '0', '--nats', nats.url], env);
       const base = (JSON.parse(await router.waitForLine(/router listening/)) as { url: string }).url;
-      await until(async () => (await fetch(`${base}/readyz`)).status === 200, 30_000);
+      await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 30_000, 50);
       const search = () => fetch(`${base}/v1/search`, { method: 'POST', body: JSON.stringify({ query: 'image viewer' }) });
       expect((await search()).status).toBe(200);
 
       nats.kill('SIGKILL');
-      await until(async () => (await search()).status === 503, 5_000);
+      await waitFor(async () => (await search()).status === 503, 5_000, 50);
       for (let i = 0; i < 5; i++) {
         const started = performance.now();
         const r = await search();
@@ -110,10 +110,10 @@ describe('NATS restarted under a router and its experts', () => {
 
       await nats.restart();
       const back = performance.now();
-      await until(async () => {
+      await waitFor(async () => {
         const r = await search();
         return r.status === 200 && !((await r.json()) as { degraded: boolean }).degraded;
-      }, 10_000);
+      }, 10_000, 50);
       expect(performance.now() - back).toBeLessThan(5_000);
       for (const p of [router, ...experts]) expect(p.lines().some((l) => l.includes('"reconnected to NATS"'))).toBe(true);
       for (const p of [router, ...experts]) expect(isAlive(p.pid)).toBe(true);
@@ -124,38 +124,8 @@ describe('NATS restarted under a router and its experts', () => {
   });
 });
 
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not answering yet
-    }
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function runLoad(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'loadtest', 'run.ts'), ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runLoad(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runNode(['--import', 'tsx', join(REPO_ROOT, 'loadtest', 'run.ts'), ...args], env);
 }
 
 function descendants(pid: number): number[] {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsServer } from './helpers/nats-server.ts';
-import { ProcessRegistry, type DsiProcess } from './helpers/processes.ts';
+import { isAlive, ProcessRegistry, type DsiProcess } from './helpers/processes.ts';
+import { waitFor } from './helpers/traffic.ts';
 
 /**
  * `dsi up` as a user runs it: it builds the demo index when asked to, starts NATS, the
@@ -65,13 +66,7 @@ describe('dsi up', () => {
     process.kill(router.pid, 'SIGKILL');
     await up.waitForLine(/router .*restarting it/, 10_000);
     // Back: the same port, a new expert process for s0, every shard live again.
-    const deadline = performance.now() + 30_000;
-    for (;;) {
-      const ready = await fetch(`${url}/readyz`).then((r) => r.status, () => 0);
-      if (ready === 200) break;
-      if (performance.now() > deadline) throw new Error('the cluster did not come back');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 30_000, 200);
     const experts = descendants(up.pid).filter((c) => / expert --shard s0 /.test(c.cmd));
     expect(experts).toHaveLength(1);
     expect(experts[0]!.pid).not.toBe(expert.pid);
@@ -145,11 +140,3 @@ function descendants(pid: number): Proc[] {
   return out;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

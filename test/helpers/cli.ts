@@ -12,10 +12,15 @@ export interface CliResult {
 
 /** Runs the real `dsi` command as a child process, the way a user does. */
 export function runDsi(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runNode([`${REPO_ROOT}bin/dsi.js`, ...args], { DSI_BACKEND: 'wasm', DSI_LOG_LEVEL: 'warn', DSI_LOG_JSON: '1', ...env });
+}
+
+/** Runs `node ...argv` from the repository root to its end, with the given variables on top of this process's environment. */
+export function runNode(argv: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${REPO_ROOT}bin/dsi.js`, ...args], {
+    const child = spawn(process.execPath, argv, {
       cwd: REPO_ROOT,
-      env: { ...process.env, DSI_BACKEND: 'wasm', DSI_LOG_LEVEL: 'warn', DSI_LOG_JSON: '1', ...env },
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

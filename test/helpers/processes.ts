@@ -161,3 +161,13 @@ function tryJson(line: string): Record<string, unknown> | undefined {
 function tail(lines: readonly string[]): string {
   return lines.slice(-20).join('\n');
 }
+
+/** Whether a process with this pid exists (signal 0 checks without signalling). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -72,7 +72,8 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+/** Polls `check` every `intervalMs` until it holds (a throw counts as not yet), or throws after `timeoutMs`. */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     try {
@@ -81,6 +82,6 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number):
       // not up yet
     }
     if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(100);
+    await sleep(intervalMs);
   }
 }
