@@ -59,13 +59,7 @@ export async function openKeyValue(nc: NatsConnection, bucket: string, log: Logg
   } catch (error) {
     throw jetStreamError(error, nc, `(kv ${bucket})`);
   }
-  const wrap = async <T>(what: string, op: () => Promise<T>): Promise<T> => {
-    try {
-      return await op();
-    } catch (error) {
-      throw toBusError(error, `(kv ${bucket} ${what})`);
-    }
-  };
+  const wrap = <T>(what: string, op: () => Promise<T>) => asBusCall(`(kv ${bucket} ${what})`, op);
   return {
     get: (key) => wrap(key, async () => {
       const entry = await kv.get(key);
@@ -110,19 +104,22 @@ export async function openObjectStore(nc: NatsConnection, bucket: string): Promi
   } catch (error) {
     throw jetStreamError(error, nc, `(objects ${bucket})`);
   }
-  const wrap = async <T>(what: string, op: () => Promise<T>): Promise<T> => {
-    try {
-      return await op();
-    } catch (error) {
-      throw toBusError(error, `(objects ${bucket} ${what})`);
-    }
-  };
+  const wrap = <T>(what: string, op: () => Promise<T>) => asBusCall(`(objects ${bucket} ${what})`, op);
   return {
     put: (name, data) => wrap(name, async () => void (await os.putBlob({ name }, data))),
     get: (name) => wrap(name, () => os.getBlob(name)),
     delete: (name) => wrap(name, async () => void (await os.delete(name))),
     list: () => wrap('list', async () => (await os.list()).filter((i) => !i.deleted).map((i) => i.name).sort()),
   };
+}
+
+/** Runs one store operation, its nats.js failure turned into our typed bus error naming `label`. */
+async function asBusCall<T>(label: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (error) {
+    throw toBusError(error, label);
+  }
 }
 
 /** Nobody answers JetStream's API when the server runs without it: say so instead of "no responders". */
