@@ -205,5 +205,7 @@ function decodeRecord<S extends z.ZodTypeAny>(bytes: Uint8Array, schema: S, key:
 }
 
 function sameTopics(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && [...a].sort((x, y) => x - y).every((t, i) => t === [...b].sort((x, y) => x - y)[i]);
+  if (a.length !== b.length) return false;
+  const sortedB = [...b].sort((x, y) => x - y);
+  return [...a].sort((x, y) => x - y).every((t, i) => t === sortedB[i]);
 }
