@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DocIdTrie } from '../shared/docids/trie.ts';
-import { createEncoderWeights } from '../shared/model/encoder.ts';
+import { createEncoderWeights, type EncoderWeights } from '../shared/model/encoder.ts';
 import { ExampleStream, type TrainingCorpus } from '../shared/model/examples.ts';
 import { DEFAULT_SPARSE_ADAM } from '../shared/model/sparse-table.ts';
 import { trainEpochs, type TrainReport } from '../shared/model/trainer.ts';
@@ -27,9 +27,9 @@ export interface TrainedExpert {
 }
 
 /** Builds one shard's vocabulary and model from its documents and trains it on the indexing and retrieval tasks. */
-export async function trainExpert(input: ExpertTrainingInput, config: Readonly<IndexConfig>, seed: number, progress: Progress): Promise<TrainedExpert> {
+export async function trainExpert(input: ExpertTrainingInput, config: Readonly<IndexConfig>, seed: number, progress: Progress, startTower?: EncoderWeights): Promise<TrainedExpert> {
   const vocabulary = buildVocabulary(input.corpus, config);
-  const encoder = createEncoderWeights(vocabulary, config.dim, mulberry32(seed));
+  const encoder = createEncoderWeights(vocabulary, config.dim, mulberry32(seed), startTower);
   const stream = new ExampleStream(input.corpus, vocabulary, config.views, config.featurizer);
   const docFeatures = stream.documentFeatures();
   const model = ExpertModel.create(DocIdTrie.fromPaths(input.paths), encoder, docFeatures);

@@ -10,6 +10,9 @@ import type { IndexConfig } from '../../shared/config.ts';
 import { writeShardQueries, type QueryPair } from '../../shared/artifact/shard-data.ts';
 import { assignTopicsToShards, formatDocId } from '../../shared/docids/build.ts';
 import { loadGating } from '../../shared/model/gating-store.ts';
+import type { EncoderWeights } from '../../shared/model/encoder.ts';
+import { saveTower } from '../../shared/model/encoder-store.ts';
+import { pretrainEncoder } from '../../shared/model/train-encoder.ts';
 import type { TrainingCorpus } from '../../shared/model/examples.ts';
 import { tokenizeDoc, type TokenizedDoc } from '../../shared/model/views.ts';
 import type { Logger } from '../../shared/log.ts';
@@ -72,20 +75,26 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
   log.info({ documents: docs.length, training_queries: trainPairs.length }, 'collection loaded');
   phase('load', t);
 
-  t = performance.now();
-  const everything: TrainingCorpus = { docs: tokenized, queries: trainPairs };
-  const globalVocabulary = buildVocabulary(everything, config);
-  const paths = semanticDocIds(tokenized, globalVocabulary, config);
-  const topicCount = paths.reduce((m, p) => Math.max(m, p[0]! + 1), 0);
-  const topicSizes = new Array<number>(topicCount).fill(0);
-  for (const p of paths) topicSizes[p[0]!]!++;
-  const shardTopics = assignTopicsToShards(topicSizes, config.shards);
-  log.info({ topics: topicCount, vocabulary: globalVocabulary.size, levels: paths.reduce((m, p) => Math.max(m, p.length), 0) }, 'semantic DocIDs built');
-  phase('docids', t);
-
   const staging = await stagingDirFor(options.outDir);
   try {
-    const { manifest, reports, peakRssBytes } = await trainAndSeal(staging, options.outDir, { config, docs, tokenized, trainPairs, queryPairs, paths, shardTopics, topicCount, everything, globalVocabulary }, options);
+    t = performance.now();
+    const everything: TrainingCorpus = { docs: tokenized, queries: trainPairs };
+    const globalVocabulary = buildVocabulary(everything, config);
+    const tower = config.encoder.epochs > 0 ? await pretrainTower(everything, globalVocabulary, config, join(staging, TOWER_DIR), progress) : undefined;
+    if (tower) phase('text tower', t);
+
+    t = performance.now();
+    const paths = semanticDocIds(tokenized, globalVocabulary, config, config.docids.topics, tower?.encoder);
+    tower?.encoder.mix.dispose();
+    const topicCount = paths.reduce((m, p) => Math.max(m, p[0]! + 1), 0);
+    const topicSizes = new Array<number>(topicCount).fill(0);
+    for (const p of paths) topicSizes[p[0]!]!++;
+    const shardTopics = assignTopicsToShards(topicSizes, config.shards);
+    log.info({ topics: topicCount, vocabulary: globalVocabulary.size, levels: paths.reduce((m, p) => Math.max(m, p.length), 0) }, 'semantic DocIDs built');
+    phase('docids', t);
+
+    const prepared = { config, docs, tokenized, trainPairs, queryPairs, paths, shardTopics, topicCount, everything, globalVocabulary, ...(tower ? { startTower: tower.dir } : {}) };
+    const { manifest, reports, peakRssBytes } = await trainAndSeal(staging, options.outDir, prepared, options);
     const seconds = (performance.now() - started) / 1000;
     log.info({ seconds: +seconds.toFixed(1), out: options.outDir }, 'index written');
     return { manifest, reports, seconds, peakRssBytes: Math.max(peakRssBytes, process.resourceUsage().maxRSS * 1024) };
@@ -94,6 +103,15 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** Where the pre-trained tower waits in the staging folder for the training processes; removed before the index is sealed. */
+const TOWER_DIR = 'text-tower';
+
+async function pretrainTower(corpus: TrainingCorpus, vocabulary: Vocabulary, config: Readonly<IndexConfig>, dir: string, progress: Progress): Promise<{ encoder: EncoderWeights; dir: string }> {
+  const { encoder } = await pretrainEncoder(corpus, vocabulary, config, progress);
+  await saveTower(dir, encoder);
+  return { encoder, dir };
 }
 
 interface Prepared {
@@ -108,6 +126,8 @@ interface Prepared {
   topicCount: number;
   everything: TrainingCorpus;
   globalVocabulary: Vocabulary;
+  /** Folder of the pre-trained text tower every model starts from, if any. */
+  startTower?: string;
 }
 
 /** Trains the gating model and every expert into the staging folder (in parallel processes), then seals it in place of the output. */
@@ -115,7 +135,7 @@ async function trainAndSeal(staging: string, outDir: string, prepared: Prepared,
   const { config, docs, trainPairs, paths, shardTopics, topicCount, everything, globalVocabulary } = prepared;
   const { log } = options;
   const t = performance.now();
-  const gatingJob = gatingJobFor(join(staging, INDEX_LAYOUT.gating), config, everything, globalVocabulary, paths);
+  const gatingJob = gatingJobFor(join(staging, INDEX_LAYOUT.gating), config, everything, globalVocabulary, paths, prepared.startTower);
   const shards = shardTopics.map((topicList, s) => ({ id: `s${s}`, topics: [...topicList].sort((a, b) => a - b) }));
   const expertJobs: ExpertJob[] = shards.map(({ id, topics }, s) => {
     const held = new Set(topics);
@@ -133,6 +153,7 @@ async function trainAndSeal(staging: string, outDir: string, prepared: Prepared,
       },
       paths: members.map((g) => paths[g]!),
       docIds: members.map((g) => docs[g]!.id),
+      ...(prepared.startTower ? { startTower: prepared.startTower } : {}),
     };
   });
   const results = await runJobs([gatingJob, ...expertJobs], { parallel: options.parallel, log, env: options.childEnv });
@@ -152,6 +173,7 @@ async function trainAndSeal(staging: string, outDir: string, prepared: Prepared,
     for (const r of reports) await writeFile(join(staging, shardDirOf(r.id), SHARD_FILES.report), JSON.stringify(r, null, 2));
     await writeQueriesByShard(staging, entries, expertJobs, prepared.queryPairs);
     await writeDocRecords(join(staging, INDEX_LAYOUT.docs), docs, paths);
+    if (prepared.startTower) await rm(prepared.startTower, { recursive: true, force: true });
     const manifest = await commitIndex(staging, outDir, {
       createdAt: new Date().toISOString(),
       config,

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { IndexConfig } from '../../shared/config.ts';
 import type { TrainingCorpus } from '../../shared/model/examples.ts';
+import { loadTower } from '../../shared/model/encoder-store.ts';
 import { saveGating } from '../../shared/model/gating-store.ts';
 import { trainGating } from '../../shared/model/train-gating.ts';
 import type { TrainReport } from '../../shared/model/trainer.ts';
@@ -26,6 +27,8 @@ export interface GatingJob {
   /** Gating prototype row of each document, and the topic of each row. */
   docRows: Int32Array;
   rowTopics: Int32Array;
+  /** Folder of the pre-trained text tower the model starts from (saveTower), if any. */
+  startTower?: string;
 }
 
 export interface ExpertJob {
@@ -37,6 +40,8 @@ export interface ExpertJob {
   corpus: TrainingCorpus;
   paths: number[][];
   docIds: string[];
+  /** Folder of the pre-trained text tower the model starts from (saveTower), if any. */
+  startTower?: string;
 }
 
 export interface JobResult {
@@ -55,12 +60,16 @@ export function jobLabel(job: BuildJob): string {
 export async function runJob(job: BuildJob, progress: Progress): Promise<JobResult> {
   if (job.kind === 'gating') {
     const vocabulary = new Vocabulary(job.vocabulary.ids, job.vocabulary.idf, job.vocabulary.documents);
-    const { model, training } = await trainGating(job.corpus, vocabulary, job.docRows, job.rowTopics, job.config, progress);
+    const start = job.startTower ? await loadTower(job.startTower) : undefined;
+    const { model, training } = await trainGating(job.corpus, vocabulary, job.docRows, job.rowTopics, job.config, progress, start);
+    start?.mix.dispose();
     await saveGating(job.outDir, model);
     model.dispose();
     return { kind: job.kind, label: jobLabel(job), training, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
   }
-  const trained = await trainExpert({ shard: job.shard, corpus: job.corpus, paths: job.paths }, job.config, job.seed, progress);
+  const start = job.startTower ? await loadTower(job.startTower) : undefined;
+  const trained = await trainExpert({ shard: job.shard, corpus: job.corpus, paths: job.paths }, job.config, job.seed, progress, start);
+  start?.mix.dispose();
   const quality = measureIndexQuality(trained.model, trained.docFeatures, job.config.decode.beamWidth);
   await saveExpert(join(job.outDir), { shard: job.shard, model: trained.model, docIds: job.docIds });
   trained.model.dispose();

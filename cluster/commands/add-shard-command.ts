@@ -112,7 +112,7 @@ function formatAddition(r: AddShardResult): string {
   const f = (v: number | null) => (v === null ? '-' : v.toFixed(3));
   let out = `new shard ${r.shard.id}: ${r.shard.docs} documents, topics ${r.shard.topics.join(',')}; trained in ${r.seconds.toFixed(1)} s\n`;
   out += `  index_recall@1 ${f(r.report['index_recall@1'])}  collision_rate ${f(r.report.collision_rate)}  hits@10 ${f(r.report['hits@10'])}\n\n`;
-  out += `old shards, Hits@10 of their held-out queries through the whole pipeline (tolerance ${r.tolerance}):\nshard  before  after\n`;
+  out += `old shards, Hits@10 of their held-out queries through the whole pipeline (tolerance ${r.tolerance}, or one query of a shard with fewer than ${Math.round(1 / r.tolerance)}):\nshard  before  after\n`;
   for (const s of r.oldShards) out += `${s.id.padEnd(6)} ${f(s.before['hits@10']).padStart(6)} ${f(s.after['hits@10']).padStart(6)}\n`;
   if (r.fanout.to !== r.fanout.from) out += `routing fan-out raised from ${r.fanout.from} to ${r.fanout.to} topics to keep the old shards within the tolerance\n`;
   out += r.withinTolerance ? 'every old shard within tolerance\n' : 'WARNING: an old shard lost more than the tolerance, even with a wider fan-out\n';

@@ -80,7 +80,7 @@ export interface RetrainResult {
  * routing). Added documents get DocIDs inside the shard's existing topics and clusters
  * (placeDocuments), so the gating model and every other DocID stay valid.
  *   continue: from the current weights, grown for the added documents (continueExpert);
- *   scratch:  a fresh expert on everything, as `dsi index` trains one.
+ *   scratch:  a fresh expert on everything, as `dsi index` trains one (from the index's pre-trained text tower when it has one).
  * The candidate is staged beside `outDir` and renamed into place at the end. Runs in this
  * process; the caller must have initialised a TensorFlow.js backend.
  */
@@ -138,6 +138,9 @@ export async function retrainShard(input: RetrainInput): Promise<RetrainResult> 
         { ...config, expert: { ...config.expert, epochs } },
         seed,
         input.progress,
+        // Fresh node rows; the text tower restarts where the build started it (the index's
+        // pre-trained tower, carried on by this expert), not from a random projection.
+        config.encoder.epochs > 0 ? current.model.encoder : undefined,
       );
       candidate = trained.model;
       training = trained.training;

@@ -38,11 +38,22 @@ export function packFeatures(items: readonly EncodedFeatures[]): FeatureBatch {
   return { rows, weights, offsets };
 }
 
-export function createEncoderWeights(vocabulary: Vocabulary, dim: number, rand: () => number): EncoderWeights {
-  // Unit-variance rows: with L2-normalised tf·idf weights, h0 starts as a random projection
-  // of the document's tf·idf vector, so cosine similarity starts out as lexical similarity.
+/**
+ * A model's text tower over its own vocabulary. Without `start`, every row is drawn at
+ * unit variance: with L2-normalised tf·idf weights, h0 starts as a random projection of the
+ * document's tf·idf vector, so cosine similarity starts out as lexical similarity. With a
+ * pre-trained `start` tower, the features it knows take its rows, and its mix.
+ */
+export function createEncoderWeights(vocabulary: Vocabulary, dim: number, rand: () => number, start?: EncoderWeights): EncoderWeights {
+  if (start && start.table.dim !== dim) throw new Error(`text tower: the start tower has ${start.table.dim} dimensions, the model ${dim}`);
   const table = new SparseTable(vocabulary.size, dim).initNormal(rand, 1);
-  const mix = tf.tidy(() => tf.variable(tf.zeros([dim, dim]), true, undefined, 'float32')) as tf.Variable<tf.Rank.R2>;
+  if (start) {
+    for (let row = 0; row < vocabulary.size; row++) {
+      const from = start.vocabulary.rowOf(vocabulary.ids[row]!);
+      if (from >= 0) table.row(row).set(start.table.row(from));
+    }
+  }
+  const mix = tf.tidy(() => (start ? tf.variable(start.mix, true) : tf.variable(tf.zeros([dim, dim]), true, undefined, 'float32'))) as tf.Variable<tf.Rank.R2>;
   return { vocabulary, table, mix };
 }
 

@@ -25,14 +25,15 @@ export class ExampleStream {
   readonly #featurizer: Readonly<FeaturizerOptions>;
   readonly #fixed: DocExample[];
 
-  constructor(corpus: TrainingCorpus, vocabulary: Vocabulary, views: Readonly<ViewOptions>, featurizer: Readonly<FeaturizerOptions>) {
+  /** `wholeDocuments: false` leaves out the whole-document view (a text tower trained to match documents learns nothing from a document matching itself). */
+  constructor(corpus: TrainingCorpus, vocabulary: Vocabulary, views: Readonly<ViewOptions>, featurizer: Readonly<FeaturizerOptions>, options: { wholeDocuments?: boolean } = {}) {
     this.#corpus = corpus;
     this.#vocabulary = vocabulary;
     this.#views = views;
     this.#featurizer = featurizer;
     const fixed: DocExample[] = [];
     corpus.docs.forEach((doc, i) => {
-      fixed.push({ features: vocabulary.encode(fullView(doc, featurizer)), doc: i });
+      if (options.wholeDocuments !== false) fixed.push({ features: vocabulary.encode(fullView(doc, featurizer)), doc: i });
       if (views.leadTokens > 0 && doc.textTokens.length > views.leadTokens) fixed.push({ features: vocabulary.encode(leadView(doc, views, featurizer)), doc: i });
     });
     for (const q of corpus.queries) {

@@ -3,7 +3,7 @@ import type { IndexConfig } from '../config.ts';
 import type { Progress } from '../progress.ts';
 import type { Vocabulary } from '../text/vocabulary.ts';
 import { mulberry32 } from '../util/random.ts';
-import { createEncoderWeights } from './encoder.ts';
+import { createEncoderWeights, type EncoderWeights } from './encoder.ts';
 import { ExampleStream, type TrainingCorpus } from './examples.ts';
 import { GatingModel, prototypeAnchors } from './gating.ts';
 import { DEFAULT_SPARSE_ADAM } from './sparse-table.ts';
@@ -20,8 +20,9 @@ export async function trainGating(
   rowTopics: Int32Array,
   config: Readonly<IndexConfig>,
   progress: Progress,
+  startTower?: EncoderWeights,
 ): Promise<{ model: GatingModel; training: TrainReport }> {
-  const encoder = createEncoderWeights(vocabulary, config.dim, mulberry32(config.seed));
+  const encoder = createEncoderWeights(vocabulary, config.dim, mulberry32(config.seed), startTower);
   const stream = new ExampleStream(corpus, vocabulary, config.views, config.featurizer);
   const docFeatures = stream.documentFeatures();
   const model = GatingModel.create(encoder, rowTopics, docFeatures, docRows);
