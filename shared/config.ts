@@ -71,6 +71,13 @@ export type IndexConfig = z.infer<typeof IndexConfigSchema>;
  *   DocIDs are clustered in and every model starts from): subset dev 0.334 / 0.736 →
  *   0.352 / 0.777, relevant topic asked 0.896 → 0.976; Debian test 0.261 / 0.622 →
  *   0.313 / 0.728 (routing 0.848 → 0.956), for 61 s more build time.
+ * Better on the subset but not on the whole collection (Debian dev, 1,500 queries, Hits@10
+ * of the pipeline; `cluster/bench/quality-breakdown.ts`): 2 tower epochs with the experts'
+ * encoder learning rate at 0.1 (subset 0.777 → 0.808, Debian 0.751 → 0.719) and 2 tower
+ * epochs alone (Debian 0.707): the further the tower is trained, the worse an expert told
+ * the right topic ranks its document (0.849 → 0.798), so the defaults stay at 1 and 0.05.
+ * Expert epochs 8: Debian dev 0.342 / 0.751 → 0.355 / 0.754 but test 0.313 / 0.728 →
+ * 0.326 / 0.716, for 2.5 more minutes of build: not kept.
  */
 export function defaultIndexConfig(documents: number, shards = 4, seed = 1): IndexConfig {
   const topics = Math.max(2 * shards, topicsFor(documents));

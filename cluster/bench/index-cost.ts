@@ -48,6 +48,8 @@ const figures = {
   documents: docs,
   shards: result.reports.length,
   build_seconds: +result.seconds.toFixed(1),
+  tower_seconds: result.tower ? +result.tower.seconds.toFixed(1) : 0,
+  tower_examples_per_s: result.tower ? Math.round(result.tower.examplesPerSecond) : 0,
   expert_examples_per_s: Math.round(examples / Math.max(trainSeconds, 1e-9)),
   index_bytes: size(out),
   parameter_bytes: weightBytes(out),

@@ -13,6 +13,7 @@ import { loadGating } from '../../shared/model/gating-store.ts';
 import type { EncoderWeights } from '../../shared/model/encoder.ts';
 import { saveTower } from '../../shared/model/encoder-store.ts';
 import { pretrainEncoder } from '../../shared/model/train-encoder.ts';
+import type { TrainReport } from '../../shared/model/trainer.ts';
 import type { TrainingCorpus } from '../../shared/model/examples.ts';
 import { tokenizeDoc, type TokenizedDoc } from '../../shared/model/views.ts';
 import type { Logger } from '../../shared/log.ts';
@@ -50,6 +51,8 @@ export interface BuildResult {
   seconds: number;
   /** Peak resident memory of the largest process of the build (the builder or a training process). */
   peakRssBytes: number;
+  /** The text tower's pre-training, when the config asks for it. */
+  tower?: TrainReport;
 }
 
 /**
@@ -97,7 +100,7 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
     const { manifest, reports, peakRssBytes } = await trainAndSeal(staging, options.outDir, prepared, options);
     const seconds = (performance.now() - started) / 1000;
     log.info({ seconds: +seconds.toFixed(1), out: options.outDir }, 'index written');
-    return { manifest, reports, seconds, peakRssBytes: Math.max(peakRssBytes, process.resourceUsage().maxRSS * 1024) };
+    return { manifest, reports, seconds, peakRssBytes: Math.max(peakRssBytes, process.resourceUsage().maxRSS * 1024), ...(tower ? { tower: tower.training } : {}) };
   } catch (error) {
     // A failed build leaves the previous index (if any) untouched and no half-written one.
     await rm(staging, { recursive: true, force: true });
@@ -108,10 +111,10 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
 /** Where the pre-trained tower waits in the staging folder for the training processes; removed before the index is sealed. */
 const TOWER_DIR = 'text-tower';
 
-async function pretrainTower(corpus: TrainingCorpus, vocabulary: Vocabulary, config: Readonly<IndexConfig>, dir: string, progress: Progress): Promise<{ encoder: EncoderWeights; dir: string }> {
-  const { encoder } = await pretrainEncoder(corpus, vocabulary, config, progress);
+async function pretrainTower(corpus: TrainingCorpus, vocabulary: Vocabulary, config: Readonly<IndexConfig>, dir: string, progress: Progress): Promise<{ encoder: EncoderWeights; dir: string; training: TrainReport }> {
+  const { encoder, training } = await pretrainEncoder(corpus, vocabulary, config, progress);
   await saveTower(dir, encoder);
-  return { encoder, dir };
+  return { encoder, dir, training };
 }
 
 interface Prepared {
