@@ -64,7 +64,7 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
   const phase = (name: string, since: number) => log.info({ phase: name, seconds: +((performance.now() - since) / 1000).toFixed(1) }, `${name} done`);
 
-  let t = performance.now();
+  const t = performance.now();
   const { docs } = await loadCorpus(options.corpusDir);
   if (docs.length === 0) throw new BadInputError(`${options.corpusDir}: the corpus has no documents`);
   const config = options.configFor(docs.length);
@@ -80,21 +80,16 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
 
   const staging = await stagingDirFor(options.outDir);
   try {
-    t = performance.now();
     const everything: TrainingCorpus = { docs: tokenized, queries: trainPairs };
     const globalVocabulary = buildVocabulary(everything, config);
-    const tower = config.encoder.epochs > 0 ? await pretrainTower(everything, globalVocabulary, config, join(staging, TOWER_DIR), progress) : undefined;
-    if (tower) phase('text tower', t);
-
-    t = performance.now();
-    const paths = semanticDocIds(tokenized, globalVocabulary, config, config.docids.topics, tower?.encoder);
-    tower?.encoder.mix.dispose();
+    // Only the tower's folder and report outlive this step: its 400K-row table is freed
+    // before the models train (each training process reads the folder).
+    const { tower, paths } = await towerAndDocIds(everything, globalVocabulary, config, join(staging, TOWER_DIR), progress, phase);
     const topicCount = paths.reduce((m, p) => Math.max(m, p[0]! + 1), 0);
     const topicSizes = new Array<number>(topicCount).fill(0);
     for (const p of paths) topicSizes[p[0]!]!++;
     const shardTopics = assignTopicsToShards(topicSizes, config.shards);
     log.info({ topics: topicCount, vocabulary: globalVocabulary.size, levels: paths.reduce((m, p) => Math.max(m, p.length), 0) }, 'semantic DocIDs built');
-    phase('docids', t);
 
     const prepared = { config, docs, tokenized, trainPairs, queryPairs, paths, shardTopics, topicCount, everything, globalVocabulary, ...(tower ? { startTower: tower.dir } : {}) };
     const { manifest, reports, peakRssBytes } = await trainAndSeal(staging, options.outDir, prepared, options);
@@ -111,10 +106,27 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
 /** Where the pre-trained tower waits in the staging folder for the training processes; removed before the index is sealed. */
 const TOWER_DIR = 'text-tower';
 
-async function pretrainTower(corpus: TrainingCorpus, vocabulary: Vocabulary, config: Readonly<IndexConfig>, dir: string, progress: Progress): Promise<{ encoder: EncoderWeights; dir: string; training: TrainReport }> {
-  const { encoder, training } = await pretrainEncoder(corpus, vocabulary, config, progress);
-  await saveTower(dir, encoder);
-  return { encoder, dir, training };
+async function towerAndDocIds(
+  corpus: TrainingCorpus,
+  vocabulary: Vocabulary,
+  config: Readonly<IndexConfig>,
+  dir: string,
+  progress: Progress,
+  phase: (name: string, since: number) => void,
+): Promise<{ tower: { dir: string; training: TrainReport } | undefined; paths: number[][] }> {
+  let t = performance.now();
+  let encoder: EncoderWeights | undefined;
+  let training: TrainReport | undefined;
+  if (config.encoder.epochs > 0) {
+    ({ encoder, training } = await pretrainEncoder(corpus, vocabulary, config, progress));
+    await saveTower(dir, encoder);
+    phase('text tower', t);
+  }
+  t = performance.now();
+  const paths = semanticDocIds(corpus.docs, vocabulary, config, config.docids.topics, encoder);
+  encoder?.mix.dispose();
+  phase('docids', t);
+  return { tower: training ? { dir, training } : undefined, paths };
 }
 
 interface Prepared {
