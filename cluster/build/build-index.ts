@@ -10,9 +10,6 @@ import type { IndexConfig } from '../../shared/config.ts';
 import { writeShardQueries, type QueryPair } from '../../shared/artifact/shard-data.ts';
 import { assignTopicsToShards, formatDocId } from '../../shared/docids/build.ts';
 import { loadGating } from '../../shared/model/gating-store.ts';
-import type { EncoderWeights } from '../../shared/model/encoder.ts';
-import { saveTower } from '../../shared/model/encoder-store.ts';
-import { pretrainEncoder } from '../../shared/model/train-encoder.ts';
 import type { TrainReport } from '../../shared/model/trainer.ts';
 import type { TrainingCorpus } from '../../shared/model/examples.ts';
 import { tokenizeDoc, type TokenizedDoc } from '../../shared/model/views.ts';
@@ -27,7 +24,8 @@ import { evaluateShardHits } from '../eval/shard-hits.ts';
 import { runJobs } from './job-runner.ts';
 import type { ExpertJob } from './jobs.ts';
 import { featurizePairs, loadQueryPairs, type FeaturizedPair } from './query-pairs.ts';
-import { gatingJobFor, semanticDocIds } from './semantic-ids.ts';
+import { gatingJobFor } from './semantic-ids.ts';
+import { stageTowerAndDocIds } from './staged-tower.ts';
 import { shardReportOf, type ShardReport } from './shard-report.ts';
 
 export type { ShardReport } from './shard-report.ts';
@@ -82,9 +80,7 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
   try {
     const everything: TrainingCorpus = { docs: tokenized, queries: trainPairs };
     const globalVocabulary = buildVocabulary(everything, config);
-    // Only the tower's folder and report outlive this step: its 400K-row table is freed
-    // before the models train (each training process reads the folder).
-    const { tower, paths } = await towerAndDocIds(everything, globalVocabulary, config, join(staging, TOWER_DIR), progress, phase);
+    const { tower, paths } = await stageTowerAndDocIds({ corpus: everything, vocabulary: globalVocabulary, config, staging, progress, docs: tokenized, topics: config.docids.topics, phase });
     const topicCount = paths.reduce((m, p) => Math.max(m, p[0]! + 1), 0);
     const topicSizes = new Array<number>(topicCount).fill(0);
     for (const p of paths) topicSizes[p[0]!]!++;
@@ -101,32 +97,6 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
-}
-
-/** Where the pre-trained tower waits in the staging folder for the training processes; removed before the index is sealed. */
-const TOWER_DIR = 'text-tower';
-
-async function towerAndDocIds(
-  corpus: TrainingCorpus,
-  vocabulary: Vocabulary,
-  config: Readonly<IndexConfig>,
-  dir: string,
-  progress: Progress,
-  phase: (name: string, since: number) => void,
-): Promise<{ tower: { dir: string; training: TrainReport } | undefined; paths: number[][] }> {
-  let t = performance.now();
-  let encoder: EncoderWeights | undefined;
-  let training: TrainReport | undefined;
-  if (config.encoder.epochs > 0) {
-    ({ encoder, training } = await pretrainEncoder(corpus, vocabulary, config, progress));
-    await saveTower(dir, encoder);
-    phase('text tower', t);
-  }
-  t = performance.now();
-  const paths = semanticDocIds(corpus.docs, vocabulary, config, config.docids.topics, encoder);
-  encoder?.mix.dispose();
-  phase('docids', t);
-  return { tower: training ? { dir, training } : undefined, paths };
 }
 
 interface Prepared {

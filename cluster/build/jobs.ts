@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { IndexConfig } from '../../shared/config.ts';
 import type { TrainingCorpus } from '../../shared/model/examples.ts';
+import type { EncoderWeights } from '../../shared/model/encoder.ts';
 import { loadTower } from '../../shared/model/encoder-store.ts';
 import { saveGating } from '../../shared/model/gating-store.ts';
 import { trainGating } from '../../shared/model/train-gating.ts';
@@ -58,18 +59,23 @@ export function jobLabel(job: BuildJob): string {
 }
 
 export async function runJob(job: BuildJob, progress: Progress): Promise<JobResult> {
+  const start = job.startTower ? await loadTower(job.startTower) : undefined;
+  try {
+    return await trainJob(job, progress, start);
+  } finally {
+    start?.mix.dispose();
+  }
+}
+
+async function trainJob(job: BuildJob, progress: Progress, start: EncoderWeights | undefined): Promise<JobResult> {
   if (job.kind === 'gating') {
     const vocabulary = new Vocabulary(job.vocabulary.ids, job.vocabulary.idf, job.vocabulary.documents);
-    const start = job.startTower ? await loadTower(job.startTower) : undefined;
     const { model, training } = await trainGating(job.corpus, vocabulary, job.docRows, job.rowTopics, job.config, progress, start);
-    start?.mix.dispose();
     await saveGating(job.outDir, model);
     model.dispose();
     return { kind: job.kind, label: jobLabel(job), training, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
   }
-  const start = job.startTower ? await loadTower(job.startTower) : undefined;
   const trained = await trainExpert({ shard: job.shard, corpus: job.corpus, paths: job.paths }, job.config, job.seed, progress, start);
-  start?.mix.dispose();
   const quality = measureIndexQuality(trained.model, trained.docFeatures, job.config.decode.beamWidth);
   await saveExpert(join(job.outDir), { shard: job.shard, model: trained.model, docIds: job.docIds });
   trained.model.dispose();

@@ -10,8 +10,6 @@ import { BadInputError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { GatingModel } from '../../shared/model/gating.ts';
 import { loadGating } from '../../shared/model/gating-store.ts';
-import { saveTower } from '../../shared/model/encoder-store.ts';
-import { pretrainEncoder } from '../../shared/model/train-encoder.ts';
 import { tokenizeDoc } from '../../shared/model/views.ts';
 import type { Progress } from '../../shared/progress.ts';
 import { loadExpert, SHARD_FILES, type LoadedExpert } from '../../experts/expert-store.ts';
@@ -19,7 +17,8 @@ import { buildVocabulary } from '../../experts/train-expert.ts';
 import { runJobs } from '../build/job-runner.ts';
 import type { ExpertJob } from '../build/jobs.ts';
 import { featurizePairs } from '../build/query-pairs.ts';
-import { gatingJobFor, semanticDocIds } from '../build/semantic-ids.ts';
+import { gatingJobFor } from '../build/semantic-ids.ts';
+import { stageTowerAndDocIds } from '../build/staged-tower.ts';
 import { shardReportOf, type ShardReport } from '../build/shard-report.ts';
 import { LocalPipeline } from '../pipeline.ts';
 import { checkAdded, checkNewShardId } from './added-data.ts';
@@ -129,28 +128,25 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
   const everything = { docs: [...tokenizedOld, ...tokenizedNew], queries: featurizePairs(allTrain, allIndex) };
   const vocabulary = buildVocabulary(everything, config);
   const newTopicCount = Math.max(MIN_NEW_TOPICS, topicsFor(added.docs.length));
-  // An index built from a pre-trained text tower grows as it was built: a tower pre-trained
-  // on every document (old and added) clusters the new DocIDs, and the new expert and the
-  // retrained gating model start from it. Starting them from the gating model's tower, a
-  // descendant already fine-tuned, cost old shards 0.020–0.025 Hits@10 on the 12K subset
-  // (bench:grow): towers trained further make worse starting points.
-  const tower = config.encoder.epochs > 0 ? await pretrainEncoder(everything, vocabulary, config, input.progress) : undefined;
-  const newPaths = semanticDocIds(tokenizedNew, vocabulary, config, newTopicCount, tower?.encoder).map((p) => [p[0]! + current.topicCount, ...p.slice(1)]);
-  const topics = Array.from({ length: newTopicCount }, (_, t) => current.topicCount + t);
-  const shard = { id: shardId, topics, docs: added.docs.length };
-  const data: ShardData = {
-    docs: added.docs.map((d, i): DocRecord => ({ id: d.id, docid: formatDocId(newPaths[i]!), title: d.title, text: d.text })),
-    queries: { train: [...added.queries.train], heldout: [...added.queries.heldout] },
-  };
-  log.info({ shard: shardId, documents: added.docs.length, topics, training_queries: added.queries.train.length }, 'new shard planned');
 
   const staging = await stagingDirFor(input.outDir);
   try {
-    const towerDir = tower ? join(staging, 'text-tower') : undefined;
-    if (tower && towerDir) {
-      await saveTower(towerDir, tower.encoder);
-      tower.encoder.mix.dispose();
-    }
+    // An index built from a pre-trained text tower grows as it was built: a tower pre-trained
+    // on every document (old and added) clusters the new DocIDs, and the new expert and the
+    // retrained gating model start from it. Starting them from the gating model's tower, a
+    // descendant already fine-tuned, cost old shards 0.020–0.025 Hits@10 on the 12K subset
+    // (bench:grow): towers trained further make worse starting points.
+    const { tower, paths } = await stageTowerAndDocIds({ corpus: everything, vocabulary, config, staging, progress: input.progress, docs: tokenizedNew, topics: newTopicCount });
+    const towerDir = tower?.dir;
+    const newPaths = paths.map((p) => [p[0]! + current.topicCount, ...p.slice(1)]);
+    const topics = Array.from({ length: newTopicCount }, (_, t) => current.topicCount + t);
+    const shard = { id: shardId, topics, docs: added.docs.length };
+    const data: ShardData = {
+      docs: added.docs.map((d, i): DocRecord => ({ id: d.id, docid: formatDocId(newPaths[i]!), title: d.title, text: d.text })),
+      queries: { train: [...added.queries.train], heldout: [...added.queries.heldout] },
+    };
+    log.info({ shard: shardId, documents: added.docs.length, topics, training_queries: added.queries.train.length }, 'new shard planned');
+
     const shardStage = join(staging, ADD_SHARD_LAYOUT.shard);
     const gatingStage = join(staging, ADD_SHARD_LAYOUT.gating);
     const newIndex = new Map(added.docs.map((d, i) => [d.id, i]));
