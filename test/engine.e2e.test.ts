@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../shared/model/backend.ts';
 import { ArtifactError } from '../shared/errors.ts';
-import { LocalPipeline } from '../cluster/pipeline.ts';
+import { LocalIndex } from '../cluster/local-index.ts';
 import { DEMO_CORPUS, runDsi } from './helpers/cli.ts';
 
 /**
@@ -56,7 +56,7 @@ describe('dsi eval', () => {
       expect(typeof report.dsi[key]).toBe('number');
       expect(typeof report.bm25[key]).toBe('number');
     }
-    // Test documents were indexed from their text alone (no training query): the pipeline
+    // Test documents were indexed from their text alone (no training query): the search
     // still has to find most of them in its top 10.
     expect(report.dsi['hits@10']).toBeGreaterThan(0.6);
     expect(report.dsi['hits@1']).toBeLessThanOrEqual(report.dsi['hits@10']);
@@ -81,17 +81,17 @@ describe('dsi query', () => {
   });
 });
 
-describe('the in-process pipeline', () => {
+describe('the search in process', () => {
   it('leaks no tensors across queries', async () => {
     await initBackend({ prefer: 'wasm' });
-    const { pipeline } = await LocalPipeline.open(indexDir);
+    const { index } = await LocalIndex.open(indexDir);
     try {
-      pipeline.search('warm up', 10);
+      await index.search('warm up', 10);
       const before = tf.memory().numTensors;
-      for (const q of ['image viewer', 'python library for http', 'documentation', 'kernel module', '']) pipeline.search(q || 'x', 10);
+      for (const q of ['image viewer', 'python library for http', 'documentation', 'kernel module', '']) await index.search(q || 'x', 10);
       expect(tf.memory().numTensors).toBe(before);
     } finally {
-      pipeline.dispose();
+      index.dispose();
     }
   });
 
@@ -102,7 +102,7 @@ describe('the in-process pipeline', () => {
     const bytes = readFileSync(weights);
     bytes[100] = bytes[100]! ^ 0xff;
     writeFileSync(weights, bytes);
-    await expect(LocalPipeline.open(copy)).rejects.toBeInstanceOf(ArtifactError);
+    await expect(LocalIndex.open(copy)).rejects.toBeInstanceOf(ArtifactError);
     const result = await runDsi(['query', '--index', copy, 'image viewer']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/weights\.bin: checksum mismatch/);

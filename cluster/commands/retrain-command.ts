@@ -8,7 +8,7 @@ import { retrainShard } from '../ops/retrain-shard.ts';
 import type { ShardChecks } from '../ops/types.ts';
 import { checkoutShard, publishShardFolder } from '../registry/checkout.ts';
 import { intFlag, parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
-import { NATS_FLAGS, NATS_FLAGS_HELP, natsSettings } from './expert-command.ts';
+import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress } from './nats-flags.ts';
 import { withRegistry } from './registry-connection.ts';
 import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 
@@ -28,7 +28,7 @@ export const retrainCommand: Command = {
     });
     const shardId = requireFlag(values.shard, '--shard');
     const epochs = intFlag(values.epochs, '--epochs', 1, 1000);
-    const nats = natsSettings(values, ctx.env);
+    const nats = natsAddress(values, ctx.env);
     const { log } = await startRuntime(ctx, 'dsi-retrain', values);
     const work = await mkdtemp(join(tmpdir(), `dsi-retrain-${shardId}-`));
     try {

@@ -8,21 +8,21 @@ import { topicsFor } from '../../shared/config.ts';
 import { formatDocId, parseDocId } from '../../shared/docids/build.ts';
 import { BadInputError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
-import type { GatingModel } from '../../shared/model/gating.ts';
-import { loadGating } from '../../shared/model/gating-store.ts';
+import type { GatingModel } from '../../shared/model/gating/gating-model.ts';
+import { loadGating } from '../../shared/model/gating/gating-store.ts';
 import { tokenizeDoc } from '../../shared/model/views.ts';
 import type { Progress } from '../../shared/progress.ts';
-import { loadExpert, SHARD_FILES, type LoadedExpert } from '../../experts/expert-store.ts';
-import { buildVocabulary } from '../../experts/train-expert.ts';
-import { runJobs } from '../build/job-runner.ts';
-import type { ExpertJob } from '../build/jobs.ts';
-import { featurizePairs } from '../build/query-pairs.ts';
-import { gatingJobFor } from '../build/semantic-ids.ts';
-import { stageTowerAndDocIds } from '../build/staged-tower.ts';
-import { shardReportOf, type ShardReport } from '../build/shard-report.ts';
-import { LocalPipeline } from '../pipeline.ts';
+import { loadExpert, SHARD_FILES, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
+import { buildVocabulary } from '../../shared/model/tower/vocabulary.ts';
+import { runJobs } from '../indexing/job-runner.ts';
+import type { ExpertJob } from '../indexing/jobs.ts';
+import { featurizePairs } from '../indexing/query-pairs.ts';
+import { gatingJobFor } from '../indexing/semantic-ids.ts';
+import { stageTowerAndDocIds } from '../indexing/staged-tower.ts';
+import { shardReportOf, type ShardReport } from '../indexing/shard-report.ts';
+import { LocalIndex } from '../local-index.ts';
 import { checkAdded, checkNewShardId } from './added-data.ts';
-import { pipelineHits } from './shard-checks.ts';
+import { searchHits } from './shard-checks.ts';
 import type { AddedData, ClusterModels, ShardChecks } from './types.ts';
 
 /**
@@ -200,7 +200,7 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
 }
 
 /**
- * Old shards' held-out Hits@10 through the whole in-process pipeline with the old gating
+ * Old shards' held-out Hits@10 through the whole search, in process, with the old gating
  * model and the old experts, then with the new gating model and every expert; and the
  * new shard's through the latter.
  */
@@ -209,7 +209,7 @@ async function compareRouting(
   shardStage: string,
   gatingStage: string,
   shard: { id: string; topics: number[]; docs: number },
-): Promise<{ oldShards: OldShardChange[]; newHits: ReturnType<typeof pipelineHits>; fanout: { from: number; to: number } }> {
+): Promise<{ oldShards: OldShardChange[]; newHits: Awaited<ReturnType<typeof searchHits>>; fanout: { from: number; to: number } }> {
   const { current } = input;
   const gatings: GatingModel[] = [];
   const experts = new Map<string, LoadedExpert>();
@@ -217,10 +217,10 @@ async function compareRouting(
     for (const s of current.shards) experts.set(s.id, await loadExpert(s.dir));
     const oldEntries = current.shards.map((s) => ({ id: s.id, topics: s.topics, docs: s.data.docs.length, dir: s.dir }));
     gatings.push(await loadGating(current.gatingDir));
-    const beforePipeline = new LocalPipeline(current.config, gatings[0]!, { shards: oldEntries }, new Map(experts));
+    const beforeIndex = new LocalIndex(current.config, gatings[0]!, { shards: oldEntries }, new Map(experts));
     experts.set(shard.id, await loadExpert(shardStage));
     gatings.push(await loadGating(gatingStage));
-    const after = new LocalPipeline(current.config, gatings[1]!, { shards: [...oldEntries, { ...shard, dir: shardStage }] }, experts);
+    const after = new LocalIndex(current.config, gatings[1]!, { shards: [...oldEntries, { ...shard, dir: shardStage }] }, experts);
 
     // Old shards' held-out Hits@10 before (old gating, the index's fan-out), then after
     // with the new gating at that fan-out; when an old shard loses more than the tolerance,
@@ -228,13 +228,18 @@ async function compareRouting(
     // so that each query still asks about the same share of the topics.
     const fanout0 = current.config.routing.maxFanout;
     const maxFanout = Math.min(64, fanout0 + shard.topics.length);
-    const before = new Map(current.shards.map((s) => [s.id, pipelineHits(beforePipeline, s.data.queries.heldout)]));
+    const hitsOfOldShards = async (index: LocalIndex, fanout?: number) => {
+      const hits = new Map<string, Awaited<ReturnType<typeof searchHits>>>();
+      for (const s of current.shards) hits.set(s.id, await searchHits(index, s.data.queries.heldout, fanout));
+      return hits;
+    };
+    const before = await hitsOfOldShards(beforeIndex);
     let fanout = fanout0;
-    let afterHits = new Map(current.shards.map((s) => [s.id, pipelineHits(after, s.data.queries.heldout, fanout)]));
+    let afterHits = await hitsOfOldShards(after, fanout);
     const holds = (hits: typeof afterHits) => current.shards.every((s) => withinAllowedLoss(before.get(s.id)!['hits@10'], hits.get(s.id)!['hits@10'], before.get(s.id)!.queries));
     while (!holds(afterHits) && fanout < maxFanout) {
       fanout++;
-      afterHits = new Map(current.shards.map((s) => [s.id, pipelineHits(after, s.data.queries.heldout, fanout)]));
+      afterHits = await hitsOfOldShards(after, fanout);
       input.log.info({ fanout, held: holds(afterHits) }, 'old shards lost Hits@10 beyond the tolerance: trying a wider fan-out');
     }
     const oldShards: OldShardChange[] = [];
@@ -251,9 +256,9 @@ async function compareRouting(
       });
       input.log.info({ shard: s.id, before: hitsBefore['hits@10'], after: hitsAfter['hits@10'], fanout }, 'old shard Hits@10 before and after');
     }
-    return { oldShards, newHits: pipelineHits(after, input.added.queries.heldout, fanout), fanout: { from: fanout0, to: fanout } };
+    return { oldShards, newHits: await searchHits(after, input.added.queries.heldout, fanout), fanout: { from: fanout0, to: fanout } };
   } finally {
-    // Disposed one by one: the two pipelines share the old experts.
+    // Disposed one by one: the two indexes share the old experts.
     for (const g of gatings) g.dispose();
     for (const e of experts.values()) e.model.dispose();
   }

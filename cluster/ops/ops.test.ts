@@ -9,13 +9,13 @@ import { parseDocId } from '../../shared/docids/build.ts';
 import { BadInputError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/log.ts';
 import { initBackend } from '../../shared/model/backend.ts';
-import { loadGating } from '../../shared/model/gating-store.ts';
+import { loadGating } from '../../shared/model/gating/gating-store.ts';
 import { fullView, tokenizeDoc } from '../../shared/model/views.ts';
 import { createProgress } from '../../shared/progress.ts';
 import { openIndex } from '../../shared/artifact/index-artifact.ts';
-import { loadExpert, OPTIONAL_SHARD_FILES, SHARD_FILES, type LoadedExpert } from '../../experts/expert-store.ts';
-import { buildIndex } from '../build/build-index.ts';
-import { LocalPipeline } from '../pipeline.ts';
+import { loadExpert, OPTIONAL_SHARD_FILES, SHARD_FILES, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
+import { buildIndex } from '../indexing/build-index.ts';
+import { LocalIndex } from '../local-index.ts';
 import { splitCollection, type HeldBack } from '../tools/split-collection.ts';
 import { DEMO_CORPUS } from '../../test/helpers/cli.ts';
 import { addShard, allowedLoss, OLD_SHARD_HITS_TOLERANCE, type AddShardResult } from './add-shard.ts';
@@ -96,22 +96,22 @@ describe('addShard', () => {
     expect(grown.report['index_recall@1']).toBeGreaterThan(0.85);
   });
 
-  it('makes the new documents retrievable through the pipeline with the new gating model', async () => {
+  it('makes the new documents retrievable through the search with the new gating model', async () => {
     const gating = await loadGating(grown.gatingDir);
     const experts = new Map<string, LoadedExpert>();
     for (const s of current.shards) experts.set(s.id, await loadExpert(s.dir));
     experts.set('s3', await loadExpert(grown.shardDir));
     const shards = [...current.shards.map((s) => ({ id: s.id, topics: s.topics, docs: s.data.docs.length, dir: s.dir })), { ...grown.shard, dir: grown.shardDir }];
-    const pipeline = new LocalPipeline(current.config, gating, { shards }, experts);
+    const index = new LocalIndex(current.config, gating, { shards }, experts);
     try {
       // Each new document's own text finds it; most of its held-out queries do too.
       let found = 0;
-      for (const d of grown.data.docs) if (pipeline.search(`${d.title} ${d.text}`, 10).hits.some((h) => h.id === d.id)) found++;
+      for (const d of grown.data.docs) if ((await index.search(`${d.title} ${d.text}`, 10)).hits.some((h) => h.id === d.id)) found++;
       expect(found / NEW_SHARD_DOCS).toBeGreaterThan(0.9);
       expect(grown.report.report_queries).toBeGreaterThan(5);
       expect(grown.report['hits@10']).toBeGreaterThan(0.5);
     } finally {
-      pipeline.dispose();
+      index.dispose();
     }
   });
 

@@ -5,7 +5,7 @@ import { readJsonFile } from '../../shared/artifact/json-file.ts';
 import type { Logger } from '../../shared/log.ts';
 import { REGISTRY_FORMAT, ShardFiguresSchema } from '../../shared/registry/records.ts';
 import type { Registry } from '../../shared/registry/registry.ts';
-import { SHARD_FILES } from '../../experts/expert-store.ts';
+import { SHARD_FILES } from '../../shared/model/expert/expert-store.ts';
 import { publishGatingFolder, publishShardFolder } from './checkout.ts';
 
 export interface PublishSummary {

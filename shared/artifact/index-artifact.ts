@@ -17,6 +17,9 @@ import { ARTIFACT_FORMAT, MANIFEST_FILE, ManifestSchema, type Manifest } from '.
  */
 export const INDEX_LAYOUT = { docs: 'docs.jsonl', gating: 'gating', shards: 'shards' } as const;
 
+/** An index folder holds one version of each model: served from the folder, every shard and the gating model are version 1. */
+export const LOCAL_INDEX_VERSION = 1;
+
 export function shardDirOf(shard: string): string {
   return `${INDEX_LAYOUT.shards}/${shard}`;
 }
