@@ -6,7 +6,7 @@ import type { RoutedTopic } from '../shared/bus/protocol.ts';
 import type { GatingModel } from '../shared/model/gating/gating-model.ts';
 import { loadGating } from '../shared/model/gating/gating-store.ts';
 import { loadExpert, type LoadedExpert } from '../shared/model/expert/expert-store.ts';
-import { Engine, type EngineHit } from '../shared/search/engine.ts';
+import { Engine, type EngineHit, type RoutingSource } from '../shared/search/engine.ts';
 import { InProcessSearcher } from '../shared/search/in-process-searcher.ts';
 import { shardOfTopicMap } from '../shared/search/route.ts';
 
@@ -24,14 +24,16 @@ export class LocalIndex {
   readonly config: Readonly<IndexConfig>;
   readonly gating: GatingModel;
   readonly experts: ReadonlyMap<string, LoadedExpert>;
+  /** What the engine routes with; fixed for the life of the index. */
+  readonly routing: RoutingSource;
   readonly engine: Engine;
 
   constructor(config: Readonly<IndexConfig>, gating: GatingModel, shards: Pick<Manifest, 'shards'>, experts: ReadonlyMap<string, LoadedExpert>) {
     this.config = config;
     this.gating = gating;
     this.experts = experts;
-    const routing = Object.freeze({ gating, shardOfTopic: shardOfTopicMap(shards), config });
-    this.engine = new Engine({ current: routing }, new InProcessSearcher(experts, config));
+    this.routing = Object.freeze({ current: Object.freeze({ gating, shardOfTopic: shardOfTopicMap(shards), config }) });
+    this.engine = new Engine(this.routing, new InProcessSearcher(experts, config));
   }
 
   /** Loads an index after checking its manifest and every file's checksum. */
