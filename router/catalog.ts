@@ -1,9 +1,8 @@
 import { join } from 'node:path';
-import { INDEX_LAYOUT, LOCAL_INDEX_VERSION, openIndex, readDocRecords, shardDirOf, verifyIndex, type DocRecord } from '../shared/artifact/index-artifact.ts';
+import { INDEX_LAYOUT, LOCAL_INDEX_VERSION, openIndex, readDocRecords, SHARD_FILES, shardDirOf, verifyIndex, type DocRecord } from '../shared/artifact/index-artifact.ts';
 import { readJsonFile } from '../shared/artifact/json-file.ts';
 import type { Manifest } from '../shared/artifact/manifest.ts';
 import type { IndexConfig } from '../shared/config.ts';
-import { SHARD_FILES } from '../shared/model/expert/expert-store.ts';
 import { loadGating } from '../shared/model/gating/gating-store.ts';
 import type { RoutingTable } from '../shared/search/engine.ts';
 import { shardOfTopicMap } from '../shared/search/route.ts';

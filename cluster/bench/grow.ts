@@ -110,6 +110,7 @@ gating.dispose();
 const lateIds = new Set(lateDocs.map((d) => d.id));
 const retrained = await retrainShard({
   config,
+  topicCount: current.topicCount,
   shard: target,
   added: { docs: lateDocs, queries: { train: pairsOf(config.trainSplit, (id) => lateIds.has(id)), heldout: pairsOf(config.reportSplit, (id) => lateIds.has(id)) } },
   mode: 'continue',
@@ -117,6 +118,7 @@ const retrained = await retrainShard({
   outDir: join(work, 'retrain'),
   log,
   progress,
+  childEnv,
 });
 
 const r = (x: number | null, digits = 3) => (x === null ? null : +x.toFixed(digits));

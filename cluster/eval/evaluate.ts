@@ -1,9 +1,8 @@
 import { loadCorpus, loadQueries, loadSplit } from '../../shared/beir/reader.ts';
 import { readJsonFile } from '../../shared/artifact/json-file.ts';
-import { shardDirOf } from '../../shared/artifact/index-artifact.ts';
+import { SHARD_FILES, shardDirOf } from '../../shared/artifact/index-artifact.ts';
 import type { Manifest } from '../../shared/artifact/manifest.ts';
 import { LatencyRecorder, RankingMetrics } from '../../shared/eval/metrics.ts';
-import { SHARD_FILES } from '../../shared/model/expert/expert-store.ts';
 import { Bm25Baseline } from '../bm25.ts';
 import { ShardHitsTally } from './shard-hits.ts';
 import type { LocalIndex } from '../local-index.ts';

@@ -1,13 +1,9 @@
-import { createWriteStream } from 'node:fs';
-import { join } from 'node:path';
-import { once } from 'node:events';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { loadCorpus, type BeirDoc } from '../../shared/beir/reader.ts';
-import { StreamDigest } from '../../shared/artifact/checksum.ts';
-import { INDEX_LAYOUT, commitIndex, shardDirOf, stagingDirFor } from '../../shared/artifact/index-artifact.ts';
+import { shardDirOf } from '../../shared/artifact/index-artifact.ts';
+import { corpusDigest, IndexWriter } from '../../shared/artifact/index-writer.ts';
 import type { Manifest } from '../../shared/artifact/manifest.ts';
 import type { IndexConfig } from '../../shared/config.ts';
-import { writeShardQueries, type QueryPair } from '../../shared/artifact/shard-data.ts';
+import type { QueryPair } from '../../shared/artifact/shard-data.ts';
 import { assignTopicsToShards, formatDocId } from '../../shared/docids/build.ts';
 import { loadGating } from '../../shared/model/gating/gating-store.ts';
 import type { TrainReport } from '../../shared/model/trainer.ts';
@@ -17,7 +13,7 @@ import type { Logger } from '../../shared/log.ts';
 import type { Progress } from '../../shared/progress.ts';
 import type { Vocabulary } from '../../shared/text/vocabulary.ts';
 import { BadInputError } from '../../shared/errors.ts';
-import { loadExpert, SHARD_FILES, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
+import { loadExpert, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
 import { buildVocabulary } from '../../shared/model/tower/vocabulary.ts';
 import { LocalIndex } from '../local-index.ts';
 import { evaluateShardHits } from '../eval/shard-hits.ts';
@@ -55,32 +51,33 @@ export interface BuildResult {
 
 /**
  * dsi index: collection → semantic DocIDs → gating model + one expert per shard → a
- * sealed artifact. Everything is staged beside the output and swapped in at the end.
+ * sealed artifact. Everything is staged beside the output and swapped in at the end; an
+ * output that is not an index (someone's files) is refused before anything is done.
  */
 export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
   const { log, progress } = options;
   const started = performance.now();
   const phase = (name: string, since: number) => log.info({ phase: name, seconds: +((performance.now() - since) / 1000).toFixed(1) }, `${name} done`);
 
-  const t = performance.now();
-  const { docs } = await loadCorpus(options.corpusDir);
-  if (docs.length === 0) throw new BadInputError(`${options.corpusDir}: the corpus has no documents`);
-  const config = options.configFor(docs.length);
-  const docIndex = new Map(docs.map((d, i) => [d.id, i]));
-  const queryPairs = {
-    train: await loadQueryPairs(options.corpusDir, config.trainSplit, docIndex),
-    heldout: await loadQueryPairs(options.corpusDir, config.reportSplit, docIndex),
-  };
-  const trainPairs = featurizePairs(queryPairs.train, docIndex);
-  const tokenized = docs.map((d) => tokenizeDoc(d, config.featurizer.maxTokens));
-  log.info({ documents: docs.length, training_queries: trainPairs.length }, 'collection loaded');
-  phase('load', t);
-
-  const staging = await stagingDirFor(options.outDir);
+  const writer = await IndexWriter.stage(options.outDir);
   try {
+    const t = performance.now();
+    const { docs } = await loadCorpus(options.corpusDir);
+    if (docs.length === 0) throw new BadInputError(`${options.corpusDir}: the corpus has no documents`);
+    const config = options.configFor(docs.length);
+    const docIndex = new Map(docs.map((d, i) => [d.id, i]));
+    const queryPairs = {
+      train: await loadQueryPairs(options.corpusDir, config.trainSplit, docIndex),
+      heldout: await loadQueryPairs(options.corpusDir, config.reportSplit, docIndex),
+    };
+    const trainPairs = featurizePairs(queryPairs.train, docIndex);
+    const tokenized = docs.map((d) => tokenizeDoc(d, config.featurizer.maxTokens));
+    log.info({ documents: docs.length, training_queries: trainPairs.length }, 'collection loaded');
+    phase('load', t);
+
     const everything: TrainingCorpus = { docs: tokenized, queries: trainPairs };
     const globalVocabulary = buildVocabulary(everything, config);
-    const { tower, paths } = await stageTowerAndDocIds({ corpus: everything, vocabulary: globalVocabulary, config, staging, progress, docs: tokenized, topics: config.docids.topics, phase });
+    const { tower, paths } = await stageTowerAndDocIds({ corpus: everything, vocabulary: globalVocabulary, config, writer, progress, docs: tokenized, topics: config.docids.topics, phase });
     const topicCount = paths.reduce((m, p) => Math.max(m, p[0]! + 1), 0);
     const topicSizes = new Array<number>(topicCount).fill(0);
     for (const p of paths) topicSizes[p[0]!]!++;
@@ -88,13 +85,13 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
     log.info({ topics: topicCount, vocabulary: globalVocabulary.size, levels: paths.reduce((m, p) => Math.max(m, p.length), 0) }, 'semantic DocIDs built');
 
     const prepared = { config, docs, tokenized, trainPairs, queryPairs, paths, shardTopics, topicCount, everything, globalVocabulary, ...(tower ? { startTower: tower.dir } : {}) };
-    const { manifest, reports, peakRssBytes } = await trainAndSeal(staging, options.outDir, prepared, options);
+    const { manifest, reports, peakRssBytes } = await trainAndSeal(writer, prepared, options);
     const seconds = (performance.now() - started) / 1000;
     log.info({ seconds: +seconds.toFixed(1), out: options.outDir }, 'index written');
     return { manifest, reports, seconds, peakRssBytes: Math.max(peakRssBytes, process.resourceUsage().maxRSS * 1024), ...(tower ? { tower: tower.training } : {}) };
   } catch (error) {
     // A failed build leaves the previous index (if any) untouched and no half-written one.
-    await rm(staging, { recursive: true, force: true });
+    await writer.discard();
     throw error;
   }
 }
@@ -115,12 +112,12 @@ interface Prepared {
   startTower?: string;
 }
 
-/** Trains the gating model and every expert into the staging folder (in parallel processes), then seals it in place of the output. */
-async function trainAndSeal(staging: string, outDir: string, prepared: Prepared, options: BuildOptions): Promise<{ manifest: Manifest; reports: ShardReport[]; peakRssBytes: number }> {
+/** Trains the gating model and every expert into the stage (in parallel processes), then seals it in place of the output. */
+async function trainAndSeal(writer: IndexWriter, prepared: Prepared, options: BuildOptions): Promise<{ manifest: Manifest; reports: ShardReport[]; peakRssBytes: number }> {
   const { config, docs, trainPairs, paths, shardTopics, topicCount, everything, globalVocabulary } = prepared;
   const { log } = options;
   const t = performance.now();
-  const gatingJob = gatingJobFor(join(staging, INDEX_LAYOUT.gating), config, everything, globalVocabulary, paths, prepared.startTower);
+  const gatingJob = gatingJobFor(writer.gatingDir, config, everything, globalVocabulary, paths, prepared.startTower);
   const shards = shardTopics.map((topicList, s) => ({ id: `s${s}`, topics: [...topicList].sort((a, b) => a - b) }));
   const expertJobs: ExpertJob[] = shards.map(({ id, topics }, s) => {
     const held = new Set(topics);
@@ -128,7 +125,7 @@ async function trainAndSeal(staging: string, outDir: string, prepared: Prepared,
     const localOf = new Map(members.map((g, l) => [g, l]));
     return {
       kind: 'expert',
-      outDir: join(staging, shardDirOf(id)),
+      outDir: writer.shardDir(id),
       config,
       shard: id,
       seed: config.seed * 1000 + s,
@@ -145,9 +142,9 @@ async function trainAndSeal(staging: string, outDir: string, prepared: Prepared,
   log.info({ phase: 'training', seconds: +((performance.now() - t) / 1000).toFixed(1) }, 'training done');
 
   const entries = shards.map((s, i) => ({ ...s, docs: expertJobs[i]!.docIds.length, dir: shardDirOf(s.id) }));
-  const gating = await loadGating(join(staging, INDEX_LAYOUT.gating));
+  const gating = await loadGating(writer.gatingDir);
   const experts = new Map<string, LoadedExpert>();
-  for (const entry of entries) experts.set(entry.id, await loadExpert(join(staging, entry.dir)));
+  for (const entry of entries) experts.set(entry.id, await loadExpert(writer.shardDir(entry.id)));
   const index = new LocalIndex(config, gating, { shards: entries }, experts);
   try {
     const shardHits = await evaluateShardHits(index, options.corpusDir, config.reportSplit, docs);
@@ -155,11 +152,9 @@ async function trainAndSeal(staging: string, outDir: string, prepared: Prepared,
       const hits = shardHits?.byShard.get(entry.id);
       return shardReportOf(entry, results[i + 1]!, { split: shardHits ? config.reportSplit : null, queries: hits?.queries ?? 0, hits10: hits?.hits10 ?? null });
     });
-    for (const r of reports) await writeFile(join(staging, shardDirOf(r.id), SHARD_FILES.report), JSON.stringify(r, null, 2));
-    await writeQueriesByShard(staging, entries, expertJobs, prepared.queryPairs);
-    await writeDocRecords(join(staging, INDEX_LAYOUT.docs), docs, paths);
-    if (prepared.startTower) await rm(prepared.startTower, { recursive: true, force: true });
-    const manifest = await commitIndex(staging, outDir, {
+    for (const [i, report] of reports.entries()) await writer.writeShard(report.id, { report, queries: queriesOf(expertJobs[i]!, prepared.queryPairs) });
+    await writer.writeDocuments(docs.map((d, i) => ({ id: d.id, docid: formatDocId(paths[i]!), title: d.title, text: d.text })));
+    const manifest = await writer.seal({
       createdAt: new Date().toISOString(),
       config,
       corpus: { documents: docs.length, sha256: corpusDigest(docs) },
@@ -172,28 +167,9 @@ async function trainAndSeal(staging: string, outDir: string, prepared: Prepared,
   }
 }
 
-/** Each shard's queries.json: the training and report-split pairs whose document it holds. */
-async function writeQueriesByShard(staging: string, entries: readonly { id: string }[], jobs: readonly ExpertJob[], pairs: Prepared['queryPairs']): Promise<void> {
-  for (const [i, entry] of entries.entries()) {
-    const held = new Set(jobs[i]!.docIds);
-    const mine = (list: readonly QueryPair[]) => list.filter((p) => held.has(p.doc));
-    await writeShardQueries(join(staging, shardDirOf(entry.id)), { train: mine(pairs.train), heldout: mine(pairs.heldout) });
-  }
-}
-
-async function writeDocRecords(path: string, docs: readonly BeirDoc[], paths: readonly (readonly number[])[]): Promise<void> {
-  await mkdir(join(path, '..'), { recursive: true });
-  const out = createWriteStream(path);
-  for (let i = 0; i < docs.length; i++) {
-    const d = docs[i]!;
-    if (!out.write(`${JSON.stringify({ id: d.id, docid: formatDocId(paths[i]!), title: d.title, text: d.text })}\n`)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
-}
-
-function corpusDigest(docs: readonly BeirDoc[]): string {
-  const digest = new StreamDigest();
-  for (const d of docs) digest.add(d.id, d.title, d.text);
-  return digest.hex();
+/** A shard's queries.json: the training and report-split pairs whose document it holds. */
+function queriesOf(job: ExpertJob, pairs: Prepared['queryPairs']) {
+  const held = new Set(job.docIds);
+  const mine = (list: readonly QueryPair[]) => list.filter((p) => held.has(p.doc));
+  return { train: mine(pairs.train), heldout: mine(pairs.heldout) };
 }

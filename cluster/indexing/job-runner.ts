@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../shared/log.ts';
 import { DsiError, ErrorCode } from '../../shared/errors.ts';
-import { jobLabel, type BuildJob, type JobResult } from './jobs.ts';
+import { jobLabel, jobSize, type BuildJob, type JobResult } from './jobs.ts';
 
 const DSI_BIN = fileURLToPath(new URL('../../bin/dsi.js', import.meta.url));
 
@@ -20,7 +20,7 @@ export interface JobRunnerOptions {
  * TensorFlow.js engine and its memory is returned to the system when it exits.
  */
 export async function runJobs(jobs: readonly BuildJob[], options: JobRunnerOptions): Promise<JobResult[]> {
-  const order = jobs.map((job, i) => ({ job, i, size: job.corpus.docs.length + job.corpus.queries.length })).sort((a, b) => b.size - a.size);
+  const order = jobs.map((job, i) => ({ job, i, size: jobSize(job) })).sort((a, b) => b.size - a.size);
   const results = new Array<JobResult>(jobs.length);
   const running = new Set<ChildProcess>();
   let next = 0;

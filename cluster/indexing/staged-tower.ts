@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import type { IndexWriter } from '../../shared/artifact/index-writer.ts';
 import type { IndexConfig } from '../../shared/config.ts';
 import type { EncoderWeights } from '../../shared/model/tower/encoder.ts';
 import { saveTower } from '../../shared/model/tower/encoder-store.ts';
@@ -10,8 +10,8 @@ import type { Progress } from '../../shared/progress.ts';
 import type { Vocabulary } from '../../shared/text/vocabulary.ts';
 import { semanticDocIds } from './semantic-ids.ts';
 
-/** Where the pre-trained tower waits in a staging folder for the training processes; the caller removes it before sealing. */
-export const TOWER_DIR = 'text-tower';
+/** Where the pre-trained tower waits in the stage for the training processes (scratch: gone once the index is sealed). */
+const TOWER_DIR = 'text-tower';
 
 export interface StagedTower {
   /** Folder to pass as a job's startTower. */
@@ -24,7 +24,7 @@ export interface TowerAndDocIdsInput {
   corpus: TrainingCorpus;
   vocabulary: Vocabulary;
   config: Readonly<IndexConfig>;
-  staging: string;
+  writer: Pick<IndexWriter, 'scratchDir'>;
   progress: Progress;
   /** The documents to give DocIDs, clustered into `topics` topics. */
   docs: readonly TokenizedDoc[];
@@ -35,7 +35,7 @@ export interface TowerAndDocIdsInput {
 
 /**
  * The first steps of a build, or of adding a shard: pre-trains the text tower when the
- * config asks for one (and saves it into the staging folder for the training processes),
+ * config asks for one (and saves it into the stage's scratch space for the training processes),
  * then clusters `docs` into DocIDs in its geometry (a random projection without one).
  * Only the tower's folder and report outlive the call: its table (400K rows on the Debian
  * collection) is freed before the models train, each training process reading the folder.
@@ -48,7 +48,7 @@ export async function stageTowerAndDocIds(input: TowerAndDocIdsInput): Promise<{
   if (config.encoder.epochs > 0) {
     const trained = await pretrainEncoder(input.corpus, input.vocabulary, config, input.progress);
     encoder = trained.encoder;
-    tower = { dir: join(input.staging, TOWER_DIR), training: trained.training };
+    tower = { dir: await input.writer.scratchDir(TOWER_DIR), training: trained.training };
     await saveTower(tower.dir, encoder);
     phase?.('text tower', t);
   }

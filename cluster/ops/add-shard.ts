@@ -1,9 +1,9 @@
-import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { replaceDir, stagingDirFor, type DocRecord } from '../../shared/artifact/index-artifact.ts';
+import { INDEX_LAYOUT, SHARD_FILES, shardDirOf, type DocRecord } from '../../shared/artifact/index-artifact.ts';
+import { corpusDigest, IndexWriter } from '../../shared/artifact/index-writer.ts';
 import { readJsonFile } from '../../shared/artifact/json-file.ts';
-import { writeShardQueries, type ShardData } from '../../shared/artifact/shard-data.ts';
+import type { ShardData } from '../../shared/artifact/shard-data.ts';
 import { topicsFor } from '../../shared/config.ts';
 import { formatDocId, parseDocId } from '../../shared/docids/build.ts';
 import { BadInputError } from '../../shared/errors.ts';
@@ -12,7 +12,7 @@ import type { GatingModel } from '../../shared/model/gating/gating-model.ts';
 import { loadGating } from '../../shared/model/gating/gating-store.ts';
 import { tokenizeDoc } from '../../shared/model/views.ts';
 import type { Progress } from '../../shared/progress.ts';
-import { loadExpert, SHARD_FILES, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
+import { loadExpert, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
 import { buildVocabulary } from '../../shared/model/tower/vocabulary.ts';
 import { runJobs } from '../indexing/job-runner.ts';
 import type { ExpertJob } from '../indexing/jobs.ts';
@@ -54,13 +54,11 @@ function withinAllowedLoss(before: number | null, after: number | null, heldoutQ
  */
 const MIN_NEW_TOPICS = 2;
 
-/** Folders of AddShardResult's output: the new expert and the retrained gating model. */
-export const ADD_SHARD_LAYOUT = { shard: 'shard', gating: 'gating' } as const;
-
 export interface AddShardInput {
   current: ClusterModels;
   added: AddedData;
   shardId: string;
+  /** Where the addition is written: an index of the new shard and the gating model that routes to every shard. */
   outDir: string;
   log: Logger;
   progress: Progress;
@@ -80,9 +78,9 @@ export interface OldShardChange {
 
 export interface AddShardResult {
   shard: { id: string; topics: number[]; docs: number };
-  /** outDir/shard: the new expert, every SHARD_FILES file. */
+  /** The new expert's folder in outDir (every SHARD_FILES file). */
   shardDir: string;
-  /** outDir/gating: the gating model that knows every topic, old and new. */
+  /** The gating model's folder in outDir: it knows every topic, old and new. */
   gatingDir: string;
   /** The new shard's documents (with their DocIDs) and queries. */
   data: ShardData;
@@ -105,8 +103,9 @@ const OldReportSchema = z.object({ collision_rate: z.number(), 'index_recall@1':
  * after the existing ones, clustered as `dsi index` does), a new expert is trained for
  * them and the gating model is retrained over every shard's documents and training
  * queries so that it routes to the new topics; the existing experts are not touched.
- * Both train at once in their own processes. The output is staged beside `outDir` and
- * renamed into place at the end, so a failure leaves no half-written output.
+ * Both train at once in their own processes. The output is written with the index writer:
+ * `outDir` becomes an index of the new shard (its documents included) and the gating model
+ * of the grown cluster, and a failure leaves no half-written output.
  *
  * The caller must have initialised a TensorFlow.js backend (the checks run in process).
  */
@@ -129,14 +128,14 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
   const vocabulary = buildVocabulary(everything, config);
   const newTopicCount = Math.max(MIN_NEW_TOPICS, topicsFor(added.docs.length));
 
-  const staging = await stagingDirFor(input.outDir);
+  const writer = await IndexWriter.stage(input.outDir);
   try {
     // An index built from a pre-trained text tower grows as it was built: a tower pre-trained
     // on every document (old and added) clusters the new DocIDs, and the new expert and the
     // retrained gating model start from it. Starting them from the gating model's tower, a
     // descendant already fine-tuned, cost old shards 0.020–0.025 Hits@10 on the 12K subset
     // (bench:grow): towers trained further make worse starting points.
-    const { tower, paths } = await stageTowerAndDocIds({ corpus: everything, vocabulary, config, staging, progress: input.progress, docs: tokenizedNew, topics: newTopicCount });
+    const { tower, paths } = await stageTowerAndDocIds({ corpus: everything, vocabulary, config, writer, progress: input.progress, docs: tokenizedNew, topics: newTopicCount });
     const towerDir = tower?.dir;
     const newPaths = paths.map((p) => [p[0]! + current.topicCount, ...p.slice(1)]);
     const topics = Array.from({ length: newTopicCount }, (_, t) => current.topicCount + t);
@@ -147,8 +146,8 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
     };
     log.info({ shard: shardId, documents: added.docs.length, topics, training_queries: added.queries.train.length }, 'new shard planned');
 
-    const shardStage = join(staging, ADD_SHARD_LAYOUT.shard);
-    const gatingStage = join(staging, ADD_SHARD_LAYOUT.gating);
+    const shardStage = writer.shardDir(shardId);
+    const gatingStage = writer.gatingDir;
     const newIndex = new Map(added.docs.map((d, i) => [d.id, i]));
     const expertJob: ExpertJob = {
       kind: 'expert',
@@ -173,20 +172,27 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
     const withinTolerance = oldShards.every((s) => withinAllowedLoss(s.before['hits@10'], s.after['hits@10'], s.before.heldout_queries));
     // The new shard's report also keeps what its addition did to the shards already there.
     const addition = { old_shards: oldShards, tolerance: OLD_SHARD_HITS_TOLERANCE, within_tolerance: withinTolerance, fanout };
-    await writeFile(join(shardStage, SHARD_FILES.report), JSON.stringify({ ...report, addition }, null, 2));
-    await writeShardQueries(shardStage, data.queries);
-    if (towerDir) await rm(towerDir, { recursive: true, force: true });
-    await replaceDir(staging, input.outDir);
+    await writer.writeShard(shardId, { report: { ...report, addition }, queries: data.queries });
+    await writer.writeDocuments(data.docs);
+    const topicCount = current.topicCount + newTopicCount;
+    await writer.seal({
+      createdAt: new Date().toISOString(),
+      // The grown cluster routes with the fan-out that kept the old shards within the tolerance.
+      config: { ...config, routing: { ...config.routing, maxFanout: fanout.to } },
+      corpus: { documents: data.docs.length, sha256: corpusDigest(data.docs) },
+      topics: topicCount,
+      shards: [{ ...shard, dir: shardDirOf(shardId) }],
+    });
 
     const seconds = (performance.now() - started) / 1000;
     log.info({ shard: shardId, seconds: +seconds.toFixed(1), within_tolerance: withinTolerance }, 'shard added');
     return {
       shard,
-      shardDir: join(input.outDir, ADD_SHARD_LAYOUT.shard),
-      gatingDir: join(input.outDir, ADD_SHARD_LAYOUT.gating),
+      shardDir: join(input.outDir, shardDirOf(shardId)),
+      gatingDir: join(input.outDir, INDEX_LAYOUT.gating),
       data,
       report,
-      topicCount: current.topicCount + newTopicCount,
+      topicCount,
       oldShards,
       tolerance: OLD_SHARD_HITS_TOLERANCE,
       withinTolerance,
@@ -194,7 +200,7 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
       seconds,
     };
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    await writer.discard();
     throw error;
   }
 }

@@ -12,8 +12,8 @@ import { initBackend } from '../../shared/model/backend.ts';
 import { loadGating } from '../../shared/model/gating/gating-store.ts';
 import { fullView, tokenizeDoc } from '../../shared/model/views.ts';
 import { createProgress } from '../../shared/progress.ts';
-import { openIndex } from '../../shared/artifact/index-artifact.ts';
-import { loadExpert, OPTIONAL_SHARD_FILES, SHARD_FILES, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
+import { openIndex, OPTIONAL_SHARD_FILES, SHARD_FILES } from '../../shared/artifact/index-artifact.ts';
+import { loadExpert, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
 import { buildIndex } from '../indexing/build-index.ts';
 import { LocalIndex } from '../local-index.ts';
 import { splitCollection, type HeldBack } from '../tools/split-collection.ts';
@@ -142,7 +142,7 @@ describe('retrainShard', () => {
     const added = addedData(held.docs.slice(NEW_SHARD_DOCS));
     const outDir = join(work, 'retrained');
     const tensors = tf.memory().numTensors;
-    const result = await retrainShard({ config: current.config, shard, added, mode: 'continue', outDir, log, progress });
+    const result = await retrainShard({ config: current.config, topicCount: current.topicCount, childEnv, shard, added, mode: 'continue', outDir, log, progress });
     expect(tf.memory().numTensors).toBe(tensors);
 
     // Added documents get fresh DocIDs inside the shard's topics, distinct from every other.
@@ -154,7 +154,7 @@ describe('retrainShard', () => {
     const before = new Map(shard.data.docs.map((d) => [d.id, d.docid]));
     for (const d of records.filter((r) => !addedIds.has(r.id))) expect(d.docid).toBe(before.get(d.id));
 
-    const candidate = await loadExpert(outDir);
+    const candidate = await loadExpert(result.dir);
     try {
       const { model } = candidate;
       let self = 0;
@@ -173,26 +173,26 @@ describe('retrainShard', () => {
     expect(result.tolerance).toBe(RETRAIN_TOLERANCE);
     expect(result.notWorse).toBe(isNotWorse(result.current, { ...result.candidate, 'hits@10': result.candidateOnCurrentQueries['hits@10'] }, RETRAIN_TOLERANCE));
     expect(result.report.retrain.not_worse).toBe(result.notWorse);
-    for (const file of Object.values(SHARD_FILES)) expect(existsSync(join(outDir, file))).toBe(true);
-    const queries = await readShardQueries(outDir);
+    for (const file of Object.values(SHARD_FILES)) expect(existsSync(join(result.dir, file))).toBe(true);
+    const queries = await readShardQueries(result.dir);
     expect(queries.train.length).toBe(shard.data.queries.train.length + added.queries.train.length);
   });
 
   it('retrains from scratch on the same DocIDs and checks the candidate the same way', async () => {
     const shard = current.shards[1]!;
     const outDir = join(work, 'scratch');
-    const result = await retrainShard({ config: current.config, shard, mode: 'scratch', epochs: 2, outDir, log, progress });
+    const result = await retrainShard({ config: current.config, topicCount: current.topicCount, childEnv, shard, mode: 'scratch', epochs: 2, outDir, log, progress });
     expect(new Map(result.data.docs.map((d) => [d.id, d.docid]))).toEqual(new Map(shard.data.docs.map((d) => [d.id, d.docid])));
     expect(result.candidate.heldout_queries).toBe(result.current.heldout_queries);
     expect(result.candidate['index_recall@1']).toBeGreaterThan(0.85);
     expect(result.report.retrain).toMatchObject({ mode: 'scratch', epochs: 2, added_docs: 0 });
-    for (const file of Object.values(SHARD_FILES)) expect(existsSync(join(outDir, file))).toBe(true);
+    for (const file of Object.values(SHARD_FILES)) expect(existsSync(join(result.dir, file))).toBe(true);
   });
 
   it('refuses an added document the shard already holds', async () => {
     const shard = current.shards[0]!;
     const doc = shard.data.docs[0]!;
-    const attempt = retrainShard({ config: current.config, shard, added: { docs: [doc], queries: { train: [], heldout: [] } }, mode: 'continue', outDir: join(work, 'never'), log, progress });
+    const attempt = retrainShard({ config: current.config, topicCount: current.topicCount, childEnv, shard, added: { docs: [doc], queries: { train: [], heldout: [] } }, mode: 'continue', outDir: join(work, 'never'), log, progress });
     await expect(attempt).rejects.toBeInstanceOf(BadInputError);
     expect(existsSync(join(work, 'never'))).toBe(false);
   });

@@ -6,7 +6,7 @@ import { GATING_FILES } from '../../shared/model/gating/gating-store.ts';
 import { packFolder, unpackFolder } from '../../shared/registry/bundle.ts';
 import type { ShardFigures, ShardRecord } from '../../shared/registry/records.ts';
 import type { Registry } from '../../shared/registry/registry.ts';
-import { SHARD_FILES } from '../../shared/model/expert/expert-store.ts';
+import { SHARD_FILES } from '../../shared/artifact/index-artifact.ts';
 
 /**
  * The registry's models on local disk, for the commands that train from them (retrain,

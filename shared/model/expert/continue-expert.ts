@@ -2,13 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { IndexConfig } from '../../config.ts';
 import { ExampleStream, type DocExample, type TrainingQuery } from '../examples.ts';
 import { DEFAULT_SPARSE_ADAM } from '../sparse-table.ts';
-import { trainEpochs, type TrainReport } from '../trainer.ts';
+import { trainEpochs } from '../trainer.ts';
 import { fullView, type TokenizedDoc } from '../views.ts';
 import type { Progress } from '../../progress.ts';
 import { mulberry32 } from '../../util/random.ts';
 import type { ExpertModel } from './expert-model.ts';
 import { growEncoder } from '../tower/grow-encoder.ts';
 import { growExpert } from './grow-expert.ts';
+import type { TrainedExpert } from './train-expert.ts';
 
 /**
  * Times an added document's views are seen per epoch. The expert's old documents have had
@@ -45,7 +46,8 @@ export interface ContinueInput {
  * Continues training a trained expert from its current weights: vocabulary, trie and node
  * table grown for the added documents, then `epochs` epochs over the added documents'
  * views and queries (ADDED_REPEATS times) mixed with a replay of every old document's views
- * and training queries. Returns a new model; the given one is left as it was.
+ * and training queries. Returns a new model (documents numbered old ones first, then the
+ * added ones); the given one is left as it was.
  */
 export async function continueExpert(
   model: ExpertModel,
@@ -55,7 +57,7 @@ export async function continueExpert(
   seed: number,
   label: string,
   progress: Progress,
-): Promise<{ model: ExpertModel; training: TrainReport }> {
+): Promise<TrainedExpert> {
   const rand = mulberry32(seed);
   const encoder = growEncoder(model.encoder, input.oldDocs, input.addedDocs, input.addedQueries.map((q) => q.bag), config, rand);
   const vocabulary = encoder.vocabulary;
@@ -76,7 +78,7 @@ export async function continueExpert(
     const training = await trainEpochs(label, { epochs, batchSize: config.expert.batchSize, seed: seed + 1 }, epochExamples, (batch) => grown.trainStep(batch, { sparse, encoder: encoderAdam, dense }), progress);
     grown.encoder.table.dropOptimizerState();
     grown.nodes.dropOptimizerState();
-    return { model: grown, training };
+    return { model: grown, training, docFeatures: [...oldStream.documentFeatures(), ...addedStream.documentFeatures()] };
   } catch (error) {
     grown.dispose();
     throw error;

@@ -3,18 +3,12 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ArtifactError } from '../../errors.ts';
 import { readJsonFile } from '../../artifact/json-file.ts';
-import { SHARD_QUERIES_FILE } from '../../artifact/shard-data.ts';
+import { SHARD_FILES } from '../../artifact/index-artifact.ts';
 import { readTensorFile, requireArray, writeTensorFile } from '../../artifact/tensor-file.ts';
 import { DocIdTrie } from '../../docids/trie.ts';
 import { encoderArrays, encoderFromArrays } from '../tower/encoder-store.ts';
 import { SparseTable } from '../sparse-table.ts';
 import { ExpertModel } from './expert-model.ts';
-
-/** Files of one shard's folder. */
-export const SHARD_FILES = { model: 'model.json', weights: 'weights.bin', trie: 'trie.json', report: 'report.json', queries: SHARD_QUERIES_FILE } as const;
-
-/** Files a shard's folder may lack: indexes built before shards kept their queries have no queries.json. */
-export const OPTIONAL_SHARD_FILES: ReadonlySet<string> = new Set([SHARD_FILES.queries]);
 
 const TensorSpecSchema = z.object({ name: z.string(), dtype: z.enum(['float32', 'int32', 'uint32']), shape: z.array(z.number().int().min(0)) });
 const ExpertFileSchema = z.object({
