@@ -1,15 +1,10 @@
 import type { Logger } from '../shared/log.ts';
-import type { Engine, ShardFailure } from '../shared/search/engine.ts';
+import type { Engine, EngineHit, ShardFailure } from '../shared/search/engine.ts';
 import type { CatalogSource } from './catalog.ts';
 import type { SearchBody } from './search-body.ts';
 
-export interface SearchResult {
-  readonly id: string;
-  readonly docid: string;
-  readonly score: number;
-  readonly shard: string;
-  readonly title: string;
-}
+/** A result as the API shows it: the engine's hit, always titled. */
+export type SearchResult = EngineHit & { readonly title: string };
 
 export interface SearchResponse {
   readonly results: SearchResult[];

@@ -11,6 +11,7 @@
 import { initBackend } from '../../shared/model/backend.ts';
 import { loadCorpus, loadQueries, loadSplit } from '../../shared/beir/reader.ts';
 import { featurize } from '../../shared/text/featurizer.ts';
+import { beamFor } from '../../shared/model/expert/search-expert.ts';
 import { LocalIndex } from '../local-index.ts';
 
 const [indexDir, corpusDir, split = 'dev', limitArg = '1500'] = process.argv.slice(2);
@@ -26,7 +27,7 @@ const where = new Map<string, { shard: string; local: number; topic: number }>()
 for (const [shard, e] of index.experts) e.docIds.forEach((id, i) => where.set(id, { shard, local: i, topic: e.model.trie.pathOf(e.model.trie.leafOfDoc(i))[0]! }));
 const qrels = [...(await loadSplit(corpusDir, split, queries, docIndex))].slice(0, Number(limitArg));
 const count = { n: 0, routed: 0, gatingTop1: 0, pipeline1: 0, pipeline10: 0, trueTopic1: 0, trueTopic10: 0, shardRoot10: 0 };
-const beam = { beamWidth: index.config.decode.beamWidth, topK: 10 };
+const beam = beamFor(10, index.config.decode.beamWidth);
 for (const [queryId, relevant] of qrels) {
   const text = queries.get(queryId)!;
   const id = [...relevant][0]!;

@@ -6,6 +6,7 @@ import { fullView, tokenizeDoc } from '../../shared/model/views.ts';
 import { featurize } from '../../shared/text/featurizer.ts';
 import type { LoadedExpert } from '../../shared/model/expert/expert-store.ts';
 import { measureIndexQuality } from '../../shared/model/expert/quality.ts';
+import { beamFor } from '../../shared/model/expert/search-expert.ts';
 import type { LocalIndex } from '../local-index.ts';
 import type { ShardChecks } from './types.ts';
 
@@ -54,7 +55,7 @@ export function expertHits(expert: LoadedExpert, heldout: readonly QueryPair[], 
     .map(([text, ids]) => ({ text, targets: new Set([...ids].flatMap((id) => (docOf.has(id) ? [docOf.get(id)!] : []))) }))
     .filter((q) => q.targets.size > 0);
   let found = 0;
-  const options = { beamWidth: Math.max(config.decode.beamWidth, K), topK: K };
+  const options = beamFor(K, config.decode.beamWidth);
   for (let start = 0; start < queries.length; start += CHUNK) {
     const batch = queries.slice(start, start + CHUNK);
     const vectors = model.encode(batch.map((q) => vocabulary.encode(featurize(q.text, config.featurizer))));
