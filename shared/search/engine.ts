@@ -17,12 +17,6 @@ export interface RoutingSource {
   readonly current: RoutingTable;
 }
 
-export interface SearchOptions {
-  readonly k: number;
-  /** Ask at most this many topics instead of the index's fan-out. */
-  readonly fanout?: number;
-}
-
 export interface EngineHit extends ShardHit {
   readonly shard: string;
 }
@@ -65,11 +59,12 @@ export class Engine {
   }
 
   /**
-   * Routes, asks and merges. A shard that fails is reported in `failures` and the others'
+   * Routes, asks and merges: the k best hits, asking at most `fanout` topics (the index's
+   * fan-out when not given). A shard that fails is reported in `failures` and the others'
    * hits are still returned; when every shard asked fails, the search fails with
    * ShardUnavailableError.
    */
-  async search(query: string, options: SearchOptions): Promise<EngineResult> {
+  async search(query: string, options: { readonly k: number; readonly fanout?: number }): Promise<EngineResult> {
     // One routing table for the whole search: one swapped in meanwhile serves the next search.
     const plan = this.#plan(this.#routing.current, query, options.fanout);
     const outcomes = await Promise.all([...plan.byShard].map(([shard, topics]) => this.#ask(shard, { query, topics, k: options.k })));
