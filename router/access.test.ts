@@ -8,7 +8,7 @@ import { DEFAULT_LIMITS, routerConfig } from './config.ts';
 import { httpServerOptions } from './http-timeouts.ts';
 import { RouterMetrics } from './metrics.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { ShardView } from './shard-view.ts';
+import { ShardView } from '../shared/bus/shard-view.ts';
 
 /**
  * Bearer auth, the per-client rate limit, the quick 503 while NATS is away, and the cut-off

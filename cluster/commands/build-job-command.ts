@@ -1,5 +1,5 @@
 import { createProgress } from '../../shared/progress.ts';
-import { runJob, type BuildJob } from '../build/jobs.ts';
+import { runJob, type BuildJob } from '../indexing/jobs.ts';
 import { RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { startRuntime } from './runtime.ts';
 

@@ -5,7 +5,7 @@ import { describeExit } from '../up/children.ts';
 import { LocalCluster } from '../up/cluster.ts';
 import { stopSignal } from './stop-signal.ts';
 import { intFlag, parseFlags, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
-import { NATS_FLAGS, NATS_FLAGS_HELP, natsSettings } from './expert-command.ts';
+import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress, natsEnv, natsUrlGiven } from './nats-flags.ts';
 import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 import { ACCESS_FLAGS, ACCESS_FLAGS_HELP, accessEnv, accessSettings } from './access-flags.ts';
 
@@ -30,13 +30,13 @@ export const upCommand: Command = {
     // --demo may name no index: the demo's own; without --demo, --index is required.
     const demo = values.demo ? await import('../up/demo.ts') : undefined;
     const indexDir = values.index ?? (demo ? (await import('./demo-command.ts')).DEMO_INDEX : undefined);
-    const joinNats = values.nats ?? ctx.env.DSI_NATS_URL;
+    const joinNats = natsUrlGiven(values, ctx.env);
     // Without an index to publish, the cluster serves what the registry of a running NATS holds.
     if (!indexDir && joinNats === undefined) throw new BadInputError('--index is required (or --demo, or --nats URL to serve what its registry holds)');
     const port = intFlag(values.port, '--port', 0, 65_535) ?? ROUTER_DEFAULTS.port;
     const replicas = intFlag(values.replicas, '--replicas', 1, 64) ?? 1;
     const deadlineMs = intFlag(values['deadline-ms'], '--deadline-ms', 1, 600_000);
-    const nats = natsSettings(values, ctx.env);
+    const nats = natsAddress(values, ctx.env);
     const access = accessSettings(values, ctx.env);
     const { log } = await startRuntime(ctx, 'dsi-up', values);
 
@@ -45,8 +45,7 @@ export const upCommand: Command = {
     const childEnv: NodeJS.ProcessEnv = { ...ctx.env };
     if (values.backend) childEnv.DSI_BACKEND = values.backend;
     if (values['log-level']) childEnv.DSI_LOG_LEVEL = values['log-level'];
-    if (nats.token) childEnv.DSI_NATS_TOKEN = nats.token;
-    if (nats.user && nats.pass) Object.assign(childEnv, { DSI_NATS_USER: nats.user, DSI_NATS_PASS: nats.pass });
+    Object.assign(childEnv, natsEnv(nats));
     // The router reads its tokens and rate limit from here (a file named by a flag is read once, above).
     delete childEnv.DSI_AUTH_TOKENS_FILE;
     Object.assign(childEnv, accessEnv(access));
@@ -65,9 +64,9 @@ export const upCommand: Command = {
       node: process.execPath,
       dsiBin: DSI_BIN,
       childEnv,
+      // With credentials given, a NATS server started here requires them.
       credentials: { token: nats.token, user: nats.user, pass: nats.pass },
-      // With credentials given, a NATS server started here requires them; the router's probes carry a token when it needs one.
-      natsAuth: joinNats === undefined ? { token: nats.token, user: nats.user, pass: nats.pass } : undefined,
+      // The router's probes carry a token when it needs one.
       authToken: access.tokens[0],
       path: ctx.env.PATH ?? '',
       log,
