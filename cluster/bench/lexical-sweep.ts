@@ -12,7 +12,7 @@ import { SparsePass } from '../../shared/model/lexical/sparse-pass.ts';
 import { TermIndex } from '../../shared/model/lexical/term-index.ts';
 import { documentTerms, queryWords } from '../../shared/model/lexical/terms.ts';
 import { DEFAULT_HEAD_TRAINING, trainQueryHead } from '../../shared/model/lexical/train-head.ts';
-import { loadQueryPairs } from '../build/query-pairs.ts';
+import { loadQueryPairs } from '../indexing/query-pairs.ts';
 
 const { values } = parseArgs({ options: { corpus: { type: 'string' }, split: { type: 'string', default: 'dev' }, limit: { type: 'string' }, set: { type: 'string', default: '{}' } } });
 if (!values.corpus) throw new Error('--corpus DIR is required');
