@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import type { IndexConfig } from '../shared/config.ts';
 import { INDEX_LAYOUT, openIndex, shardDirOf, verifyIndex } from '../shared/artifact/index-artifact.ts';
 import type { Manifest } from '../shared/artifact/manifest.ts';
-import type { RoutedTopic } from '../shared/bus/protocol.ts';
+import type { RoutedTopic, Scoring } from '../shared/bus/protocol.ts';
 import type { GatingModel } from '../shared/model/gating/gating-model.ts';
-import { loadGating } from '../shared/model/gating/gating-store.ts';
+import { loadRoutingModels } from '../shared/model/gating/gating-store.ts';
+import type { QueryHead } from '../shared/model/lexical/query-head.ts';
 import { loadExpert, type LoadedExpert } from '../shared/model/expert/expert-store.ts';
 import { Engine, type EngineHit, type RoutingSource } from '../shared/search/engine.ts';
 import { InProcessSearcher } from '../shared/search/in-process-searcher.ts';
@@ -23,16 +24,19 @@ export interface LocalSearchResult {
 export class LocalIndex {
   readonly config: Readonly<IndexConfig>;
   readonly gating: GatingModel;
+  readonly head: QueryHead;
   readonly experts: ReadonlyMap<string, LoadedExpert>;
   /** What the engine routes with; fixed for the life of the index. */
   readonly routing: RoutingSource;
   readonly engine: Engine;
 
-  constructor(config: Readonly<IndexConfig>, gating: GatingModel, shards: Pick<Manifest, 'shards'>, experts: ReadonlyMap<string, LoadedExpert>) {
+  constructor(config: Readonly<IndexConfig>, routing: { gating: GatingModel; head: QueryHead }, shards: Pick<Manifest, 'shards'>, experts: ReadonlyMap<string, LoadedExpert>) {
+    const { gating, head } = routing;
     this.config = config;
     this.gating = gating;
+    this.head = head;
     this.experts = experts;
-    this.routing = Object.freeze({ current: Object.freeze({ gating, shardOfTopic: shardOfTopicMap(shards), config }) });
+    this.routing = Object.freeze({ current: Object.freeze({ gating, head, shardOfTopic: shardOfTopicMap(shards), config }) });
     this.engine = new Engine(this.routing, new InProcessSearcher(experts, config));
   }
 
@@ -40,15 +44,15 @@ export class LocalIndex {
   static async open(dir: string): Promise<{ index: LocalIndex; manifest: Manifest }> {
     const manifest = await openIndex(dir);
     await verifyIndex(dir, manifest);
-    const gating = await loadGating(join(dir, INDEX_LAYOUT.gating));
+    const routing = await loadRoutingModels(join(dir, INDEX_LAYOUT.gating));
     const experts = new Map<string, LoadedExpert>();
     for (const shard of manifest.shards) experts.set(shard.id, await loadExpert(join(dir, shardDirOf(shard.id))));
-    return { index: new LocalIndex(manifest.config, gating, manifest, experts), manifest };
+    return { index: new LocalIndex(manifest.config, routing, manifest, experts), manifest };
   }
 
   /** The k best documents for a query. Every shard is in this process, so a shard that fails is a fault, not an outage: it throws. */
-  async search(text: string, k: number, fanout?: number): Promise<LocalSearchResult> {
-    const result = await this.engine.search(text, { k, fanout });
+  async search(text: string, k: number, fanout?: number, scoring?: Scoring): Promise<LocalSearchResult> {
+    const result = await this.engine.search(text, { k, fanout, scoring });
     if (result.failures.length > 0) throw result.failures[0]!.error;
     return { hits: result.hits, routed: result.routed };
   }

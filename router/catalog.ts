@@ -3,7 +3,7 @@ import { INDEX_LAYOUT, LOCAL_INDEX_VERSION, openIndex, readDocRecords, SHARD_FIL
 import { readJsonFile } from '../shared/artifact/json-file.ts';
 import type { Manifest } from '../shared/artifact/manifest.ts';
 import type { IndexConfig } from '../shared/config.ts';
-import { loadGating } from '../shared/model/gating/gating-store.ts';
+import { loadRoutingModels } from '../shared/model/gating/gating-store.ts';
 import type { RoutingTable } from '../shared/search/engine.ts';
 import { shardOfTopicMap } from '../shared/search/route.ts';
 import { ShardFiguresSchema } from '../shared/registry/records.ts';
@@ -48,12 +48,12 @@ export async function loadCatalog(dir: string): Promise<Catalog> {
   const reportPaths = manifest.shards.map((s) => `${shardDirOf(s.id)}/${SHARD_FILES.report}`);
   // Only what this process reads: the experts check their own shard's files.
   await verifyIndex(dir, manifest, [INDEX_LAYOUT.gating, INDEX_LAYOUT.docs, ...reportPaths]);
-  const gating = await loadGating(join(dir, INDEX_LAYOUT.gating));
+  const { gating, head } = await loadRoutingModels(join(dir, INDEX_LAYOUT.gating));
   const shards: ShardInfo[] = [];
   for (const [i, entry] of manifest.shards.entries()) {
     const report = await readJsonFile(join(dir, reportPaths[i]!), ShardFiguresSchema);
     shards.push(Object.freeze({ id: entry.id, topics: Object.freeze([...entry.topics]), docs: entry.docs, version: LOCAL_INDEX_VERSION, previous_version: null, retrained_at: null, ...report }));
   }
   const docs = new Map((await readDocRecords(dir)).map((d) => [d.id, Object.freeze(d)]));
-  return Object.freeze({ source: dir, gatingVersion: LOCAL_INDEX_VERSION, config: manifest.config, gating, shardOfTopic: shardOfTopicMap(manifest), shards: Object.freeze(shards), docs });
+  return Object.freeze({ source: dir, gatingVersion: LOCAL_INDEX_VERSION, config: manifest.config, gating, head, shardOfTopic: shardOfTopicMap(manifest), shards: Object.freeze(shards), docs });
 }

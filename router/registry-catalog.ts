@@ -5,7 +5,7 @@ import type { DocRecord } from '../shared/artifact/index-artifact.ts';
 import type { KeyValueWatch } from '../shared/bus/stores.ts';
 import type { Logger } from '../shared/log.ts';
 import type { GatingModel } from '../shared/model/gating/gating-model.ts';
-import { loadGating } from '../shared/model/gating/gating-store.ts';
+import { loadRoutingModels, type RoutingModels } from '../shared/model/gating/gating-store.ts';
 import { unpackFolder } from '../shared/registry/bundle.ts';
 import type { BusAddress } from '../shared/bus/address.ts';
 import { fetchToFolder } from '../shared/registry/fetch-to-folder.ts';
@@ -32,7 +32,7 @@ export class RegistryCatalog implements CatalogSource {
   readonly #registry: Registry;
   readonly #log: Logger;
   #index: IndexRecord;
-  #gating: { version: GatingVersion; model: GatingModel };
+  #gating: { version: GatingVersion; model: RoutingModels };
   readonly #shards = new Map<string, KnownShard>();
   #current: Catalog;
   /** Changes are applied one at a time, in order. */
@@ -45,7 +45,7 @@ export class RegistryCatalog implements CatalogSource {
   /** Where a worker thread fetches new gating models from (the router's thread keeps routing meanwhile). */
   readonly #nats: BusAddress | undefined;
 
-  private constructor(registry: Registry, nats: BusAddress | undefined, log: Logger, index: IndexRecord, gating: { version: GatingVersion; model: GatingModel }) {
+  private constructor(registry: Registry, nats: BusAddress | undefined, log: Logger, index: IndexRecord, gating: { version: GatingVersion; model: RoutingModels }) {
     this.#registry = registry;
     this.#nats = nats;
     this.#log = log;
@@ -62,7 +62,7 @@ export class RegistryCatalog implements CatalogSource {
       for (const record of await registry.shards()) catalog.#shards.set(record.id, { record, docs: await fetchDocs(registry, record) });
       catalog.#current = catalog.#compose();
     } catch (error) {
-      catalog.#gating.model.dispose();
+      catalog.#gating.model.gating.dispose();
       throw error;
     }
     return catalog;
@@ -88,7 +88,7 @@ export class RegistryCatalog implements CatalogSource {
     this.#watch?.stop();
     clearInterval(this.#timer);
     await this.#queue;
-    this.#gating.model.dispose();
+    this.#gating.model.gating.dispose();
   }
 
   #enqueue(step: () => Promise<void>): void {
@@ -144,8 +144,8 @@ export class RegistryCatalog implements CatalogSource {
     this.#gating = { version, model };
     this.#publish();
     // planRoute uses the gating model synchronously: once the catalog is replaced no search can still be using the old one.
-    old.model.dispose();
-    this.#log.info({ from: old.version.version, to: version.version, topics: model.topicIds.length }, 'gating model swapped');
+    old.model.gating.dispose();
+    this.#log.info({ from: old.version.version, to: version.version, topics: model.gating.topicIds.length }, 'gating model swapped');
   }
 
   #publish(): void {
@@ -171,7 +171,7 @@ export class RegistryCatalog implements CatalogSource {
       for (const t of record.topics) shardOfTopic.set(t, record.id);
       for (const d of shardDocs) docs.set(d.id, d);
     }
-    return Object.freeze({ source: 'registry', gatingVersion: this.#gating.version.version, config: this.#index.config, gating: this.#gating.model, shardOfTopic, shards: Object.freeze(shards), docs });
+    return Object.freeze({ source: 'registry', gatingVersion: this.#gating.version.version, config: this.#index.config, gating: this.#gating.model.gating, head: this.#gating.model.head, shardOfTopic, shards: Object.freeze(shards), docs });
   }
 }
 
@@ -180,12 +180,12 @@ function sameVersion(a: ShardRecord, b: ShardRecord): boolean {
 }
 
 /** A gating model from the registry: fetched in a worker thread when `nats` is given (while serving), else in this thread (at start-up). */
-async function fetchGating(registry: Registry, nats: BusAddress | undefined, version: GatingVersion): Promise<GatingModel> {
+async function fetchGating(registry: Registry, nats: BusAddress | undefined, version: GatingVersion): Promise<RoutingModels> {
   const dir = await mkdtemp(join(tmpdir(), `dsi-gating-v${version.version}-`));
   try {
     if (nats) await fetchToFolder(nats, version.model, dir);
     else await unpackFolder(await registry.download(version.model), dir, `object ${version.model.object}`);
-    return await loadGating(dir);
+    return await loadRoutingModels(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

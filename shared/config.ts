@@ -40,12 +40,30 @@ export const IndexConfigSchema = z
     }),
     /** Contrastive pre-training of the text tower every model starts from (epochs 0: models start from a random projection). */
     encoder: z.object({ epochs: z.number().int().min(0), batchSize: z.number().int().min(2), learningRate: z.number().positive(), scale: z.number().positive() }).default(ENCODER_OF_OLDER_INDEXES),
-    expert: z.object({ epochs: z.number().int().min(0), batchSize: z.number().int().min(1), learningRate: z.number().positive(), encoderLearningRate: z.number().positive(), denseLearningRate: z.number().positive(), reanchor: z.boolean().default(false), levelTemperatures: z.array(z.number().positive()).default([]) }),
+    expert: z.object({
+      epochs: z.number().int().min(0),
+      batchSize: z.number().int().min(1),
+      learningRate: z.number().positive(),
+      encoderLearningRate: z.number().positive(),
+      denseLearningRate: z.number().positive(),
+      reanchor: z.boolean().default(false),
+      levelTemperatures: z.array(z.number().positive()).default([]),
+      /** Hard negatives per training query, from the lexical teacher's top list (0: none). */
+      negatives: z.number().int().min(0).max(256).default(0),
+    }),
     gating: z.object({ epochs: z.number().int().min(0), batchSize: z.number().int().min(1), learningRate: z.number().positive(), encoderLearningRate: z.number().positive(), denseLearningRate: z.number().positive(), reanchor: z.boolean().default(false), topicPower: z.number().positive().max(1).default(1), topicWeight: z.number().min(0).max(1).default(0) }),
-    routing: z.object({ threshold: z.number().gt(0).max(1), maxFanout: z.number().int().min(1).max(64) }),
+    routing: z.object({ threshold: z.number().gt(0).max(1), maxFanout: z.number().int().min(1).max(64), lexicalTopics: z.number().int().min(0).max(64).default(0) }),
     decode: z.object({ beamWidth: z.number().int().min(1).max(1024) }),
-    /** Split whose queries train the retrieval task (absent: indexing task only). */
-    trainSplit: z.string().min(1),
+    /** How many candidates an expert ranks: the lexical pass's best, and every leaf of the semantic half's most likely clusters. */
+    ranking: z.object({ lexicalCandidates: z.number().int().min(0).max(10_000), clusters: z.number().int().min(1).max(1024) }),
+    /** The query head's listwise training (the lexical half's query side). */
+    lexical: z.object({ epochs: z.number().int().min(0), learningRate: z.number().positive(), candidates: z.number().int().min(2), minPairCount: z.number().int().min(1), maxTranslations: z.number().int().min(0), decay: z.number().min(0) }),
+    /** Synthetic queries written for every document and trained on like users' queries (0 per document: none); kept when the lexical half ranks their document within maxRank. */
+    synthetic: z.object({ perDocument: z.number().int().min(0).max(16), maxRank: z.number().int().min(1) }).default({ perDocument: 0, maxRank: 10 }),
+    /** Queries set aside from training to fit the fusion on: the relevant documents of this many training queries (or synthetic ones, without training queries). */
+    calibration: z.object({ queries: z.number().int().min(0), fraction: z.number().min(0).max(0.5) }),
+    /** Split whose queries train the retrieval task; null: documents alone (an index built without training queries). */
+    trainSplit: z.string().min(1).nullable(),
     /** Split used for the quality report written at index time. */
     reportSplit: z.string().min(1),
   })
@@ -69,10 +87,14 @@ export function defaultIndexConfig(documents: number, shards = 4, seed = 1): Ind
     vocabulary: { ...DEFAULT_VOCABULARY },
     views: { ...DEFAULT_VIEWS },
     encoder: { ...DEFAULT_ENCODER },
-    expert: { epochs: 6, batchSize: 256, learningRate: 0.001, encoderLearningRate: 0.05, denseLearningRate: 0.001, reanchor: true, levelTemperatures: [1, 2, 1] },
+    expert: { epochs: 6, batchSize: 256, learningRate: 0.001, encoderLearningRate: 0.05, denseLearningRate: 0.001, reanchor: true, levelTemperatures: [1, 2, 1], negatives: 0 },
     gating: { epochs: 4, batchSize: 512, learningRate: 0.01, encoderLearningRate: 0.05, denseLearningRate: 0.001, reanchor: true, topicPower: 0.5, topicWeight: 0.5 },
-    routing: { threshold: 0.99, maxFanout: 6 },
+    routing: { threshold: 0.99, maxFanout: 6, lexicalTopics: 2 },
     decode: { beamWidth: 16 },
+    ranking: { lexicalCandidates: 100, clusters: 8 },
+    lexical: { epochs: 2, learningRate: 0.05, candidates: 32, minPairCount: 3, maxTranslations: 8, decay: 0.001 },
+    synthetic: { perDocument: 0, maxRank: 10 },
+    calibration: { queries: 2000, fraction: 0.1 },
     trainSplit: 'train',
     reportSplit: 'dev',
   };

@@ -229,12 +229,13 @@ describe('dsi expert', () => {
 
   it('answers a fault inside the model with an internal error, and goes on answering', async () => {
     const bus = await connectBus({ url: nats.url, name: 'expert-test-broken', log: createLogger({ name: 'expert-test', level: 'silent' }) });
-    const faultyModel = {
-      topicNode(): number {
+    // Whatever the search reads of this model throws.
+    const faultyModel = new Proxy({}, {
+      get(): never {
         throw new Error('weights on fire');
       },
-    };
-    const broken: LoadedExpert = { shard: SHARD, model: faultyModel as unknown as LoadedExpert['model'], docIds: [] };
+    });
+    const broken = { shard: SHARD, model: faultyModel, lexicon: faultyModel, fusion: faultyModel, docIds: [] } as unknown as LoadedExpert;
     const service = new ExpertService({ expert: broken, shard: entry, config: manifest.config, bus, replica: 'broken', version: 1, log: createLogger({ name: 'expert-test', level: 'silent' }) });
     try {
       await service.start();

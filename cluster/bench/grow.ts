@@ -22,6 +22,7 @@ import { defaultIndexConfig, type IndexConfig } from '../../shared/config.ts';
 import { parseDocId } from '../../shared/docids/build.ts';
 import { createLogger } from '../../shared/log.ts';
 import { initBackend } from '../../shared/model/backend.ts';
+import { loadHead } from '../../shared/model/lexical/lexical-store.ts';
 import { loadGating } from '../../shared/model/gating/gating-store.ts';
 import { createProgress } from '../../shared/progress.ts';
 import { featurize } from '../../shared/text/featurizer.ts';
@@ -79,7 +80,7 @@ const rest = await splitCollection(values.corpus!, join(work, 'initial-corpus'),
 });
 const initial = await build(join(work, 'initial-corpus'), join(work, 'initial'));
 const config = initial.manifest.config;
-const pairsOf = (split: string, keep: (id: string) => boolean): QueryPair[] => (rest.pairs.get(split) ?? []).filter((p) => keep(p.doc));
+const pairsOf = (split: string | null, keep: (id: string) => boolean): QueryPair[] => (split === null ? [] : (rest.pairs.get(split) ?? [])).filter((p) => keep(p.doc));
 
 // 3. The held-back topics as a new shard.
 const current = await clusterModelsOfIndex(join(work, 'initial'));
@@ -112,6 +113,7 @@ const retrained = await retrainShard({
   config,
   topicCount: current.topicCount,
   shard: target,
+  head: await loadHead(current.gatingDir),
   added: { docs: lateDocs, queries: { train: pairsOf(config.trainSplit, (id) => lateIds.has(id)), heldout: pairsOf(config.reportSplit, (id) => lateIds.has(id)) } },
   mode: 'continue',
   epochs: 1,

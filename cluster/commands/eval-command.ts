@@ -34,9 +34,9 @@ export const evalCommand: Command = {
 
 function formatReport(r: EvalReport): string {
   const row = (name: string, f: EvalReport['dsi'] | null) =>
-    f ? `${name.padEnd(6)} ${f['hits@1'].toFixed(3).padStart(7)} ${f['hits@10'].toFixed(3).padStart(8)} ${f['mrr@10'].toFixed(3).padStart(7)} ${f.p50_ms.toFixed(2).padStart(7)} ${f.p99_ms.toFixed(2).padStart(7)}\n` : '';
-  let out = `${r.queries} queries of split '${r.split}'\n\nsystem  hits@1  hits@10  mrr@10  p50 ms  p99 ms\n`;
-  out += row('dsi', r.dsi) + row('bm25', r.bm25);
+    f ? `${name.padEnd(16)} ${f['hits@1'].toFixed(3).padStart(7)} ${f['hits@10'].toFixed(3).padStart(8)} ${f['mrr@10'].toFixed(3).padStart(7)} ${f.p50_ms.toFixed(2).padStart(7)} ${f.p99_ms.toFixed(2).padStart(7)}\n` : '';
+  let out = `${r.queries} queries of split '${r.split}'\n\nsystem            hits@1  hits@10  mrr@10  p50 ms  p99 ms\n`;
+  out += row('dsi', r.dsi) + row('  lexical only', r.lexical_only) + row('  semantic only', r.semantic_only) + row('bm25', r.bm25);
   out += `\nrouting: relevant topic asked for ${(r.routing.hits * 100).toFixed(1)}% of queries, ${r.routing.mean_fanout.toFixed(2)} topics per query\n\n`;
   out += 'shard  docs   index_recall@1  collision_rate  hits@10  topics\n';
   for (const s of r.shards) {

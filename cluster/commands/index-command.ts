@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 
 export const indexCommand: Command = {
   summary: 'build an index (semantic DocIDs, gating model, one expert per shard) from a BEIR collection',
-  usage: `dsi index --corpus DIR --out DIR [--shards N] [--seed S] [--epochs N] [--gating-epochs N] [--dim D] [--topics T] [--parallel P] [--set JSON] ${RUNTIME_FLAGS_HELP}`,
+  usage: `dsi index --corpus DIR --out DIR [--shards N] [--seed S] [--epochs N] [--gating-epochs N] [--dim D] [--topics T] [--parallel P] [--no-train-queries] [--set JSON] ${RUNTIME_FLAGS_HELP}`,
   async run(argv, ctx) {
     const { values } = parseFlags(argv, {
       corpus: { type: 'string' },
@@ -21,6 +21,7 @@ export const indexCommand: Command = {
       topics: { type: 'string' },
       parallel: { type: 'string' },
       set: { type: 'string' },
+      'no-train-queries': { type: 'boolean' },
       ...RUNTIME_FLAGS,
     });
     const corpusDir = requireFlag(values.corpus, '--corpus');
@@ -46,6 +47,8 @@ export const indexCommand: Command = {
         docids: { ...base.docids, topics: overrides.topics ?? base.docids.topics },
         expert: { ...base.expert, epochs: overrides.epochs ?? base.expert.epochs },
         gating: { ...base.gating, epochs: overrides.gatingEpochs ?? base.gating.epochs },
+        // From documents alone, as a user with a fresh collection and no query log would build it.
+        ...(values['no-train-queries'] ? { trainSplit: null } : {}),
       });
     };
     const progress = createProgress({ tty: ctx.isTTY, log });

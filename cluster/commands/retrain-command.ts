@@ -6,7 +6,7 @@ import { createProgress } from '../../shared/progress.ts';
 import { loadAddedCollection } from '../ops/added-collection.ts';
 import { retrainShard } from '../ops/retrain-shard.ts';
 import type { ShardChecks } from '../ops/types.ts';
-import { checkoutShard, publishShardFolder } from '../registry/checkout.ts';
+import { checkoutHead, checkoutShard, publishShardFolder } from '../registry/checkout.ts';
 import { intFlag, parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress } from './nats-flags.ts';
 import { withRegistry } from './registry-connection.ts';
@@ -38,9 +38,10 @@ export const retrainCommand: Command = {
         const added = values.add === undefined ? undefined : await loadAddedCollection(values.add, { train: index.config.trainSplit, heldout: index.config.reportSplit });
         if (added && added.docs.length === 0) throw new BadInputError(`${values.add}: the corpus has no documents`);
         const shard = await checkoutShard(registry, record, join(work, 'current'));
+        const head = await checkoutHead(registry, join(work, 'gating'));
         const mode = values.scratch ? 'scratch' : 'continue';
         const progress = createProgress({ tty: ctx.isTTY, log });
-        const result = await retrainShard({ config: index.config, topicCount: index.topics, shard, added, epochs, mode, outDir: join(work, 'candidate'), log, progress, childEnv: childEnvironment(ctx, values) });
+        const result = await retrainShard({ config: index.config, topicCount: index.topics, shard, head, added, epochs, mode, outDir: join(work, 'candidate'), log, progress, childEnv: childEnvironment(ctx, values) });
         const publish = result.notWorse || values.force === true;
         let version: number | null = null;
         if (publish) {

@@ -3,6 +3,7 @@ import { readJsonFile } from '../../shared/artifact/json-file.ts';
 import { SHARD_FILES, shardDirOf } from '../../shared/artifact/index-artifact.ts';
 import type { Manifest } from '../../shared/artifact/manifest.ts';
 import { LatencyRecorder, RankingMetrics } from '../../shared/eval/metrics.ts';
+import { Scoring } from '../../shared/bus/protocol.ts';
 import { Bm25Baseline } from '../bm25.ts';
 import { ShardHitsTally } from './shard-hits.ts';
 import type { LocalIndex } from '../local-index.ts';
@@ -21,6 +22,9 @@ export interface EvalReport {
   queries: number;
   split: string;
   dsi: SystemFigures;
+  /** Each half of the index alone, through the same route: the lexical score over the lexical candidates, and the semantic half's decoding. */
+  lexical_only: SystemFigures;
+  semantic_only: SystemFigures;
   bm25: SystemFigures | null;
   routing: { hits: number; mean_fanout: number };
   shards: { id: string; topics: number[]; docs: number; collision_rate: number; 'index_recall@1': number; 'hits@10': number }[];
@@ -69,6 +73,19 @@ export async function evaluate(options: {
     perShard.add(relevant, new Set(ranked));
   }
 
+  const halves: Record<'lexical' | 'semantic', SystemFigures> = { lexical: figures(new RankingMetrics(), new LatencyRecorder()), semantic: figures(new RankingMetrics(), new LatencyRecorder()) };
+  for (const scoring of [Scoring.lexical, Scoring.semantic] as const) {
+    const metrics = new RankingMetrics();
+    const latency = new LatencyRecorder();
+    for (const [queryId, relevant] of qrels) {
+      const t = performance.now();
+      const result = await index.search(queries.get(queryId)!, 10, undefined, scoring);
+      latency.record(performance.now() - t);
+      metrics.add(result.hits.map((h) => h.id), relevant);
+    }
+    halves[scoring] = figures(metrics, latency);
+  }
+
   let bm25: SystemFigures | null = null;
   if (options.bm25) {
     const baseline = Bm25Baseline.build(docs);
@@ -102,6 +119,8 @@ export async function evaluate(options: {
     queries: qrels.length,
     split: options.split,
     dsi: figures(dsi, dsiLatency),
+    lexical_only: halves.lexical,
+    semantic_only: halves.semantic,
     bm25,
     routing: { hits: round(qrels.length ? routedRight / qrels.length : 0), mean_fanout: round(qrels.length ? fanout / qrels.length : 0) },
     shards,

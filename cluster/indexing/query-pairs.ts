@@ -3,9 +3,9 @@ import type { QueryPair } from '../../shared/artifact/shard-data.ts';
 import type { TrainingQuery } from '../../shared/model/examples.ts';
 import { featurize, type FeatureBag } from '../../shared/text/featurizer.ts';
 
-/** (query text, document id) pairs of a split, in file order; none when the collection has no such split. */
-export async function loadQueryPairs(dir: string, split: string, docIndex: ReadonlyMap<string, number>): Promise<QueryPair[]> {
-  if (!(await listSplits(dir)).includes(split)) return [];
+/** (query text, document id) pairs of a split, in file order; none when the collection has no such split, or no split is named. */
+export async function loadQueryPairs(dir: string, split: string | null, docIndex: ReadonlyMap<string, number>): Promise<QueryPair[]> {
+  if (split === null || !(await listSplits(dir)).includes(split)) return [];
   const queries = await loadQueries(dir);
   const qrels = await loadSplit(dir, split, queries, new Map(docIndex));
   const pairs: QueryPair[] = [];
@@ -21,7 +21,7 @@ export async function loadQueryPairs(dir: string, split: string, docIndex: Reado
  * documents shares its bag), pointing at its document's index in `docIndex`.
  * Pairs whose document is not there are left out.
  */
-export function featurizePairs(pairs: readonly QueryPair[], docIndex: ReadonlyMap<string, number>): TrainingQuery[] {
+export function featurizePairs(pairs: readonly QueryPair[], docIndex: ReadonlyMap<string, number>, negatives?: ReadonlyMap<string, Int32Array>): TrainingQuery[] {
   const bags = new Map<string, FeatureBag>();
   const out: TrainingQuery[] = [];
   for (const p of pairs) {
@@ -29,7 +29,8 @@ export function featurizePairs(pairs: readonly QueryPair[], docIndex: ReadonlyMa
     if (doc === undefined) continue;
     let bag = bags.get(p.query);
     if (!bag) bags.set(p.query, (bag = featurize(p.query)));
-    out.push({ doc, bag });
+    const hard = negatives?.get(p.query);
+    out.push(hard ? { doc, bag, negatives: hard } : { doc, bag });
   }
   return out;
 }

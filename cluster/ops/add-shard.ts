@@ -8,9 +8,12 @@ import { topicsFor } from '../../shared/config.ts';
 import { formatDocId, parseDocId } from '../../shared/docids/build.ts';
 import { BadInputError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
-import type { GatingModel } from '../../shared/model/gating/gating-model.ts';
-import { loadGating } from '../../shared/model/gating/gating-store.ts';
+import { loadRoutingModels, type RoutingModels } from '../../shared/model/gating/gating-store.ts';
 import { tokenizeDoc } from '../../shared/model/views.ts';
+import { loadHead, loadLexicon, saveHead, saveLexicon } from '../../shared/model/lexical/lexical-store.ts';
+import { QueryHead } from '../../shared/model/lexical/query-head.ts';
+import { ShardLexicon } from '../../shared/model/lexical/shard-lexicon.ts';
+import { documentTerms } from '../../shared/model/lexical/terms.ts';
 import type { Progress } from '../../shared/progress.ts';
 import { loadExpert, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
 import { buildVocabulary } from '../../shared/model/tower/vocabulary.ts';
@@ -166,6 +169,7 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
     const t = performance.now();
     const [, expertResult] = await runJobs([gatingJob, expertJob], { parallel: input.parallel, log, env: input.childEnv });
     log.info({ phase: 'training', seconds: +((performance.now() - t) / 1000).toFixed(1) }, 'new expert and gating model trained');
+    await addLexicalHalf(current, added.docs, newPaths.map((p) => p[0]!), gatingStage, shardStage);
 
     const { oldShards, newHits, fanout } = await compareRouting(input, shardStage, gatingStage, shard);
     const report = shardReportOf(shard, expertResult!, { split: config.reportSplit, queries: newHits.queries, hits10: newHits['hits@10'] });
@@ -206,6 +210,20 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
 }
 
 /**
+ * The lexical half of a grown cluster: the query head keeps what it learnt, its statistics
+ * now count the added documents (the routing models in `gatingStage` carry it); the new
+ * shard's term sets are scored under them and ranked with the fusion every shard shares.
+ */
+async function addLexicalHalf(current: ClusterModels, docs: readonly { title: string; text: string }[], topicOfDoc: readonly number[], gatingStage: string, shardStage: string): Promise<void> {
+  const head = await loadHead(current.gatingDir);
+  const stats = head.stats.withDocuments(docs.map((d) => documentTerms(d.title, d.text)));
+  const lexicon = ShardLexicon.fromDocuments(docs, new QueryHead(stats, head.learnt));
+  await saveHead(gatingStage, new QueryHead(stats, head.learnt, head.topics.withDocuments(lexicon.index, topicOfDoc)));
+  const { fusion } = await loadLexicon(current.shards[0]!.dir);
+  await saveLexicon(shardStage, lexicon, fusion);
+}
+
+/**
  * Old shards' held-out Hits@10 through the whole search, in process, with the old gating
  * model and the old experts, then with the new gating model and every expert; and the
  * new shard's through the latter.
@@ -217,15 +235,15 @@ async function compareRouting(
   shard: { id: string; topics: number[]; docs: number },
 ): Promise<{ oldShards: OldShardChange[]; newHits: Awaited<ReturnType<typeof searchHits>>; fanout: { from: number; to: number } }> {
   const { current } = input;
-  const gatings: GatingModel[] = [];
+  const gatings: RoutingModels[] = [];
   const experts = new Map<string, LoadedExpert>();
   try {
     for (const s of current.shards) experts.set(s.id, await loadExpert(s.dir));
     const oldEntries = current.shards.map((s) => ({ id: s.id, topics: s.topics, docs: s.data.docs.length, dir: s.dir }));
-    gatings.push(await loadGating(current.gatingDir));
+    gatings.push(await loadRoutingModels(current.gatingDir));
     const beforeIndex = new LocalIndex(current.config, gatings[0]!, { shards: oldEntries }, new Map(experts));
     experts.set(shard.id, await loadExpert(shardStage));
-    gatings.push(await loadGating(gatingStage));
+    gatings.push(await loadRoutingModels(gatingStage));
     const after = new LocalIndex(current.config, gatings[1]!, { shards: [...oldEntries, { ...shard, dir: shardStage }] }, experts);
 
     // Old shards' held-out Hits@10 before (old gating, the index's fan-out), then after
@@ -265,7 +283,7 @@ async function compareRouting(
     return { oldShards, newHits: await searchHits(after, input.added.queries.heldout, fanout), fanout: { from: fanout0, to: fanout } };
   } finally {
     // Disposed one by one: the two indexes share the old experts.
-    for (const g of gatings) g.dispose();
+    for (const g of gatings) g.gating.dispose();
     for (const e of experts.values()) e.model.dispose();
   }
 }

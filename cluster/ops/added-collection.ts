@@ -9,7 +9,7 @@ import type { AddedData } from './types.ts';
  * queries.jsonl and qrels/ the documents are added from their text alone; with them, the
  * `train` split's pairs train the retrieval task and the `heldout` split's pairs check it.
  */
-export async function loadAddedCollection(dir: string, splits: { train: string; heldout: string }): Promise<AddedData> {
+export async function loadAddedCollection(dir: string, splits: { train: string | null; heldout: string }): Promise<AddedData> {
   const { docs, docIndex } = await loadCorpus(dir);
   const hasQueries = (await exists(join(dir, 'queries.jsonl'))) || (await exists(join(dir, 'queries.jsonl.gz')));
   if (!hasQueries || !(await exists(join(dir, 'qrels')))) return { docs, queries: { train: [], heldout: [] } };

@@ -9,7 +9,8 @@ import { parseDocId } from '../../shared/docids/build.ts';
 import { BadInputError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/log.ts';
 import { initBackend } from '../../shared/model/backend.ts';
-import { loadGating } from '../../shared/model/gating/gating-store.ts';
+import { loadRoutingModels } from '../../shared/model/gating/gating-store.ts';
+import { loadHead } from '../../shared/model/lexical/lexical-store.ts';
 import { fullView, tokenizeDoc } from '../../shared/model/views.ts';
 import { createProgress } from '../../shared/progress.ts';
 import { openIndex, OPTIONAL_SHARD_FILES, SHARD_FILES } from '../../shared/artifact/index-artifact.ts';
@@ -97,7 +98,7 @@ describe('addShard', () => {
   });
 
   it('makes the new documents retrievable through the search with the new gating model', async () => {
-    const gating = await loadGating(grown.gatingDir);
+    const gating = await loadRoutingModels(grown.gatingDir);
     const experts = new Map<string, LoadedExpert>();
     for (const s of current.shards) experts.set(s.id, await loadExpert(s.dir));
     experts.set('s3', await loadExpert(grown.shardDir));
@@ -142,7 +143,7 @@ describe('retrainShard', () => {
     const added = addedData(held.docs.slice(NEW_SHARD_DOCS));
     const outDir = join(work, 'retrained');
     const tensors = tf.memory().numTensors;
-    const result = await retrainShard({ config: current.config, topicCount: current.topicCount, childEnv, shard, added, mode: 'continue', outDir, log, progress });
+    const result = await retrainShard({ config: current.config, topicCount: current.topicCount, childEnv, shard, head: await loadHead(current.gatingDir), added, mode: 'continue', outDir, log, progress });
     expect(tf.memory().numTensors).toBe(tensors);
 
     // Added documents get fresh DocIDs inside the shard's topics, distinct from every other.
@@ -181,7 +182,7 @@ describe('retrainShard', () => {
   it('retrains from scratch on the same DocIDs and checks the candidate the same way', async () => {
     const shard = current.shards[1]!;
     const outDir = join(work, 'scratch');
-    const result = await retrainShard({ config: current.config, topicCount: current.topicCount, childEnv, shard, mode: 'scratch', epochs: 2, outDir, log, progress });
+    const result = await retrainShard({ config: current.config, topicCount: current.topicCount, childEnv, shard, head: await loadHead(current.gatingDir), mode: 'scratch', epochs: 2, outDir, log, progress });
     expect(new Map(result.data.docs.map((d) => [d.id, d.docid]))).toEqual(new Map(shard.data.docs.map((d) => [d.id, d.docid])));
     expect(result.candidate.heldout_queries).toBe(result.current.heldout_queries);
     expect(result.candidate['index_recall@1']).toBeGreaterThan(0.85);
@@ -192,7 +193,7 @@ describe('retrainShard', () => {
   it('refuses an added document the shard already holds', async () => {
     const shard = current.shards[0]!;
     const doc = shard.data.docs[0]!;
-    const attempt = retrainShard({ config: current.config, topicCount: current.topicCount, childEnv, shard, added: { docs: [doc], queries: { train: [], heldout: [] } }, mode: 'continue', outDir: join(work, 'never'), log, progress });
+    const attempt = retrainShard({ config: current.config, topicCount: current.topicCount, childEnv, shard, head: await loadHead(current.gatingDir), added: { docs: [doc], queries: { train: [], heldout: [] } }, mode: 'continue', outDir: join(work, 'never'), log, progress });
     await expect(attempt).rejects.toBeInstanceOf(BadInputError);
     expect(existsSync(join(work, 'never'))).toBe(false);
   });

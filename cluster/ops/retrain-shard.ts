@@ -11,6 +11,9 @@ import type { Progress } from '../../shared/progress.ts';
 import { loadExpert } from '../../shared/model/expert/expert-store.ts';
 import { placeDocuments } from '../../shared/model/expert/place-docs.ts';
 import { runJobs } from '../indexing/job-runner.ts';
+import { loadLexicon, saveLexicon } from '../../shared/model/lexical/lexical-store.ts';
+import type { QueryHead } from '../../shared/model/lexical/query-head.ts';
+import { ShardLexicon } from '../../shared/model/lexical/shard-lexicon.ts';
 import type { ContinueJob, ExpertJob } from '../indexing/jobs.ts';
 import { featurizePairs } from '../indexing/query-pairs.ts';
 import { trainingSummary, type ShardReport } from '../indexing/shard-report.ts';
@@ -32,6 +35,8 @@ export interface RetrainInput {
   /** Topic count of the index the shard belongs to (recorded in the output's manifest). */
   topicCount: number;
   shard: ShardOnDisk;
+  /** The index's query head: the retrained shard's term sets are scored under its statistics. */
+  head: QueryHead;
   added?: AddedData;
   /** Default: 1 to continue, the index's expert epochs from scratch. */
   epochs?: number;
@@ -98,6 +103,9 @@ export async function retrainShard(input: RetrainInput): Promise<RetrainResult> 
     const t = performance.now();
     const [trained] = await runJobs([plan.job], { parallel: 1, log, env: input.childEnv });
     log.info({ shard: shard.id, mode, phase: 'training', seconds: +((performance.now() - t) / 1000).toFixed(1) }, 'candidate expert trained');
+    // The shard's lexical half, for its documents after retraining (in the candidate's order), ranked with the fusion every shard shares.
+    const { fusion } = await loadLexicon(shard.dir);
+    await saveLexicon(writer.shardDir(shard.id), ShardLexicon.fromDocuments(plan.data.docs, input.head), fusion);
 
     const candidate = await loadExpert(writer.shardDir(shard.id));
     let candidateChecks: ShardChecks;

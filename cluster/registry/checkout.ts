@@ -4,6 +4,8 @@ import { encode } from '../../shared/bus/codec.ts';
 import type { ClusterModels, ShardOnDisk } from '../ops/types.ts';
 import { GATING_FILES } from '../../shared/model/gating/gating-store.ts';
 import { packFolder, unpackFolder } from '../../shared/registry/bundle.ts';
+import { loadHead } from '../../shared/model/lexical/lexical-store.ts';
+import type { QueryHead } from '../../shared/model/lexical/query-head.ts';
 import type { ShardFigures, ShardRecord } from '../../shared/registry/records.ts';
 import type { Registry } from '../../shared/registry/registry.ts';
 import { SHARD_FILES } from '../../shared/artifact/index-artifact.ts';
@@ -17,6 +19,13 @@ export async function checkoutShard(registry: Registry, record: ShardRecord, dir
   const shardDir = join(dir, 'shards', record.id);
   await unpackFolder(await registry.download(record.current.model), shardDir, `object ${record.current.model.object}`);
   return { id: record.id, topics: [...record.topics], dir: shardDir, data: await registry.shardData(record.current) };
+}
+
+/** The current routing models' query head (the lexical half's query side), unpacked under `dir`. */
+export async function checkoutHead(registry: Registry, dir: string): Promise<QueryHead> {
+  const gating = await registry.gating();
+  await unpackFolder(await registry.download(gating.current.model), dir, `object ${gating.current.model.object}`);
+  return loadHead(dir);
 }
 
 /** The index config, the current gating model and every shard, under `dir`. */

@@ -12,13 +12,13 @@ import { ARTIFACT_FORMAT, MANIFEST_FILE, ManifestSchema, type Manifest } from '.
  * An index on disk (written by IndexWriter, read here):
  *   manifest.json          format version, featurizer version, config, corpus checksum, topic → shard map, file checksums
  *   docs.jsonl             {id, docid, title, text} per document (what results display)
- *   gating/                the gating model
- *   shards/<id>/           one expert: model.json, weights.bin, trie.json, report.json, queries.json
+ *   gating/                what routes a query: the gating model, and the lexical half's query head (head.json, head.bin)
+ *   shards/<id>/           one expert: model.json, weights.bin, trie.json, its lexical half lexicon.json + lexicon.bin, report.json, queries.json
  */
 export const INDEX_LAYOUT = { docs: 'docs.jsonl', gating: 'gating', shards: 'shards' } as const;
 
-/** Files of one shard's folder: the expert's model (written by its store), its quality report and its queries (shard-data.ts). */
-export const SHARD_FILES = { model: 'model.json', weights: 'weights.bin', trie: 'trie.json', report: 'report.json', queries: 'queries.json' } as const;
+/** Files of one shard's folder: the expert's model (written by its store), its lexical half and fusion (lexical-store.ts), its quality report and its queries (shard-data.ts). */
+export const SHARD_FILES = { model: 'model.json', weights: 'weights.bin', trie: 'trie.json', lexicon: 'lexicon.json', lexiconWeights: 'lexicon.bin', report: 'report.json', queries: 'queries.json' } as const;
 
 /** Files a shard's folder may lack: indexes built before shards kept their queries have no queries.json. */
 export const OPTIONAL_SHARD_FILES: ReadonlySet<string> = new Set([SHARD_FILES.queries]);

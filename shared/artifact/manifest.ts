@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { IndexConfigSchema } from '../config.ts';
 
 /** Bumped whenever the artifact layout or a model's meaning changes; older artifacts are refused. */
-export const ARTIFACT_FORMAT = 2;
+export const ARTIFACT_FORMAT = 3;
 export const MANIFEST_FILE = 'manifest.json';
 
 export const ShardEntrySchema = z.object({

@@ -10,7 +10,7 @@ import { ErrorCode } from '../errors.ts';
  * search asks of a shard and what it answers is one definition, here, whether the shard
  * is asked over the bus or in process.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export const Subjects = {
   /** Search requests for a shard, served by its queue group (any live replica). */
@@ -32,12 +32,37 @@ export const HEARTBEAT_TIMEOUT_MS = 3500;
 export const RoutedTopicSchema = z.object({ topic: z.number().int().min(0), logp: z.number().max(0) });
 export type RoutedTopic = z.infer<typeof RoutedTopicSchema>;
 
+/** Most weighted terms a query may send a shard: a query is at most a few dozen words, each with a few translations. */
+export const MAX_QUERY_TERMS = 1024;
+
+/**
+ * The query's lexical terms, weighted by the index's query head once, where the query is
+ * routed, so every shard scores it the same way: term ids, their weights, and the most
+ * the terms could score together (what lexical scores are measured against).
+ */
+export const LexicalQuerySchema = z
+  .object({
+    terms: z.array(z.number().int().min(0).max(0xffffffff)).max(MAX_QUERY_TERMS),
+    weights: z.array(z.number().finite()).max(MAX_QUERY_TERMS),
+    bound: z.number().min(0).finite(),
+  })
+  .refine((q) => q.terms.length === q.weights.length, { message: 'terms and weights differ in length' });
+export type LexicalQuery = z.infer<typeof LexicalQuerySchema>;
+
+/** How a shard ranks: both halves fused (what searches use), or one half alone (to see what each contributes). */
+export const Scoring = { fused: 'fused', lexical: 'lexical', semantic: 'semantic' } as const;
+export type Scoring = (typeof Scoring)[keyof typeof Scoring];
+
 export const SearchRequestSchema = z.object({
   v: z.literal(PROTOCOL_VERSION),
   query: z.string().min(1).max(10_000),
   /** Topics of this shard to decode from, with log P(topic) from the gating model. */
   topics: z.array(RoutedTopicSchema).min(1).max(1024),
   k: z.number().int().min(1).max(1000),
+  lexical: LexicalQuerySchema.optional(),
+  /** log P(topic) of this shard's other topics: the lexical half may find documents there. */
+  otherTopics: z.array(RoutedTopicSchema).max(4096).optional(),
+  scoring: z.nativeEnum(Scoring).optional(),
 });
 export type SearchRequest = z.infer<typeof SearchRequestSchema>;
 /** What a search asks of one shard, whichever way it travels: a search request without its envelope. */

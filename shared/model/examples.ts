@@ -6,12 +6,16 @@ import { fullView, leadView, spanViews, type TokenizedDoc, type ViewOptions } fr
 export interface DocExample {
   readonly features: EncodedFeatures;
   readonly doc: number;
+  /** Documents a ranking loss should put below `doc` (a teacher's top list for a query), if any. */
+  readonly negatives?: Int32Array;
 }
 
 /** A training query, featurized once, pointing at a document by its position in the model's document list. */
 export interface TrainingQuery {
   readonly doc: number;
   readonly bag: FeatureBag;
+  /** The teacher's top documents for this query other than `doc` (positions in the same list): hard negatives. */
+  readonly negatives?: Int32Array;
 }
 
 /** What a model trains on: its documents (tokenised) and the training queries pointing at them. */
@@ -44,7 +48,7 @@ export class ExampleStream {
     });
     for (const q of corpus.queries) {
       const features = vocabulary.encode(q.bag);
-      for (let r = 0; r < views.queryRepeats; r++) fixed.push({ features, doc: q.doc });
+      for (let r = 0; r < views.queryRepeats; r++) fixed.push(q.negatives ? { features, doc: q.doc, negatives: q.negatives } : { features, doc: q.doc });
     }
     this.#fixed = fixed.filter((e) => e.features.rows.length > 0);
   }

@@ -1,4 +1,6 @@
-import type { RoutedTopic, ShardAnswer, ShardHit, ShardQuery } from '../bus/protocol.ts';
+import type { LexicalQuery, RoutedTopic, Scoring, ShardAnswer, ShardHit, ShardQuery } from '../bus/protocol.ts';
+import type { QueryHead } from '../model/lexical/query-head.ts';
+import { queryWords } from '../model/lexical/terms.ts';
 import type { IndexConfig } from '../config.ts';
 import { DsiError, ErrorCode, ShardUnavailableError } from '../errors.ts';
 import type { GatingModel, RoutingOptions } from '../model/gating/gating-model.ts';
@@ -8,6 +10,8 @@ import type { ShardSearcher } from './shard-searcher.ts';
 /** What routes a query: the gating model, which shard holds each topic, and the index settings that shape routing. */
 export interface RoutingTable {
   readonly gating: GatingModel;
+  /** The lexical half's query side: weighs a query's terms once for every shard. */
+  readonly head: QueryHead;
   readonly shardOfTopic: ReadonlyMap<number, string>;
   readonly config: Readonly<Pick<IndexConfig, 'routing' | 'featurizer'>>;
 }
@@ -15,6 +19,14 @@ export interface RoutingTable {
 /** Where the engine reads its routing table, once per search: fixed for an index folder, replaced as the registry changes for the router. */
 export interface RoutingSource {
   readonly current: RoutingTable;
+}
+
+export interface SearchOptions {
+  readonly k: number;
+  /** Topics asked at most, lexical ones included (when not given: the index's fan-out, plus up to routing.lexicalTopics where the lexical half expects candidates). */
+  readonly fanout?: number;
+  /** Both halves fused (the default), or one alone. */
+  readonly scoring?: Scoring;
 }
 
 export interface EngineHit extends ShardHit {
@@ -36,6 +48,18 @@ export interface EngineResult {
   readonly failures: ShardFailure[];
 }
 
+/** log P(topic) of the shard's topics the query was not routed to, where its lexical half may still find documents. */
+function otherTopics(table: RoutingTable, plan: RoutePlan, shard: string, routed: readonly RoutedTopic[]): RoutedTopic[] {
+  const asked = new Set(routed.map((t) => t.topic));
+  const out: RoutedTopic[] = [];
+  const ids = table.gating.topicIds;
+  for (let i = 0; i < ids.length; i++) {
+    const topic = ids[i]!;
+    if (!asked.has(topic) && table.shardOfTopic.get(topic) === shard) out.push({ topic, logp: Math.min(0, plan.logp[i]!) });
+  }
+  return out;
+}
+
 /**
  * The one search, wherever the shards are: the gating model routes the query to its most
  * likely topics, the shards holding them are asked at once through a ShardSearcher, and
@@ -53,9 +77,9 @@ export class Engine {
     this.#searcher = searcher;
   }
 
-  /** The topics a query is routed to, grouped by shard. */
+  /** The topics a query is routed to (the gating model's, widened by its lexical terms), grouped by shard: what a search asks. */
   route(query: string, fanout?: number): RoutePlan {
-    return this.#plan(this.#routing.current, query, fanout);
+    return this.#ask(this.#routing.current, query, { k: 1, fanout }).plan;
   }
 
   /**
@@ -64,10 +88,10 @@ export class Engine {
    * hits are still returned; when every shard asked fails, the search fails with
    * ShardUnavailableError.
    */
-  async search(query: string, options: { readonly k: number; readonly fanout?: number }): Promise<EngineResult> {
+  async search(query: string, options: SearchOptions): Promise<EngineResult> {
     // One routing table for the whole search: one swapped in meanwhile serves the next search.
-    const plan = this.#plan(this.#routing.current, query, options.fanout);
-    const outcomes = await Promise.all([...plan.byShard].map(([shard, topics]) => this.#ask(shard, { query, topics, k: options.k })));
+    const { plan, queries } = this.#ask(this.#routing.current, query, options);
+    const outcomes = await Promise.all([...queries].map(([shard, shardQuery]) => this.#askShard(shard, shardQuery)));
     const answers: EngineResult['answers'] = [];
     const lists: EngineHit[][] = [];
     const failures: ShardFailure[] = [];
@@ -92,18 +116,38 @@ export class Engine {
     this.route('warm up');
   }
 
-  #plan(table: RoutingTable, query: string, fanout: number | undefined): RoutePlan {
-    return planRoute(table.gating, table.shardOfTopic, query, this.#routingOptions(table.config, fanout), table.config.featurizer);
+  #plan(table: RoutingTable, query: string, fanout: number | undefined, lexicalBounds?: ReadonlyMap<number, number>): RoutePlan {
+    return planRoute(table.gating, table.shardOfTopic, query, this.#routingOptions(table.config, fanout), table.config.featurizer, lexicalBounds);
   }
 
   #routingOptions(config: RoutingTable['config'], fanout: number | undefined): Readonly<RoutingOptions> {
     if (this.#options?.config !== config) this.#options = { config, byFanout: new Map([[undefined, config.routing]]) };
     let options = this.#options.byFanout.get(fanout);
-    if (!options) this.#options.byFanout.set(fanout, (options = Object.freeze({ ...config.routing, maxFanout: fanout! })));
+    if (!options) this.#options.byFanout.set(fanout, (options = Object.freeze({ ...config.routing, maxFanout: fanout!, cap: fanout! })));
     return options;
   }
 
-  async #ask(shard: string, query: ShardQuery): Promise<{ shard: string; answer: ShardAnswer } | ShardFailure> {
+  /**
+   * What each shard asked is asked: the routed topics it holds, the query's lexical terms
+   * (weighed once, here) and log P of its other topics.
+   */
+  shardQueries(query: string, options: SearchOptions): Map<string, ShardQuery> {
+    return this.#ask(this.#routing.current, query, options).queries;
+  }
+
+  #ask(table: RoutingTable, query: string, options: SearchOptions): { plan: RoutePlan; queries: Map<string, ShardQuery> } {
+    const weighted = table.head.queryTerms(queryWords(query));
+    const lexical: LexicalQuery = { terms: Array.from(weighted.ids), weights: Array.from(weighted.weights), bound: table.head.bound(weighted) };
+    const plan = this.#plan(table, query, options.fanout, table.head.topics.bounds(weighted));
+    const queries = new Map<string, ShardQuery>();
+    for (const [shard, topics] of plan.byShard) {
+      const shardQuery: ShardQuery = { query, topics, k: options.k, lexical, otherTopics: otherTopics(table, plan, shard, topics) };
+      queries.set(shard, options.scoring ? { ...shardQuery, scoring: options.scoring } : shardQuery);
+    }
+    return { plan, queries };
+  }
+
+  async #askShard(shard: string, query: ShardQuery): Promise<{ shard: string; answer: ShardAnswer } | ShardFailure> {
     try {
       return { shard, answer: await this.#searcher.search(shard, query) };
     } catch (cause) {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { constrainedBeamSearch, type BeamHit, type BeamStart } from '../../decode/beam.ts';
 import type { DocIdTrie } from '../../docids/trie.ts';
-import { bagOf, encodeBatch, packFeatures, project, type EncoderWeights } from '../tower/encoder.ts';
+import { bagOf, encodeBatch, encodeOne, packFeatures, project, type EncoderWeights } from '../tower/encoder.ts';
 import { candidateLoss, dot, logSoftmaxInPlace, normalizeRows } from '../heads.ts';
 import { SparseTable, type AdamOptions } from '../sparse-table.ts';
 import type { EncodedFeatures } from '../../text/vocabulary.ts';
@@ -11,6 +11,12 @@ export interface ExpertExample {
   readonly features: EncodedFeatures;
   /** Index of the target document within the expert's trie. */
   readonly doc: number;
+  /**
+   * Documents of this expert to rank below the target (a teacher's top list: near-
+   * duplicates, documents of other clusters): added to the softmax that picks the leaf, so
+   * leaves of different clusters learn to be compared, as the search compares them.
+   */
+  readonly negatives?: Int32Array;
 }
 
 export interface ExpertOptimizers {
@@ -40,6 +46,18 @@ const PADDING_LOGIT = -1e4;
  * that exist. Logits are scale · (unit query · node row): rows start at unit length and are
  * free to grow, which spares normalising 64 candidates × batch at every level and step.
  */
+/** What a search reads of an expert's weights: computed once after training or loading. */
+export interface ServingRows {
+  readonly nodes: Float32Array;
+  readonly scale: number;
+  /** Length of each node's row. */
+  readonly norms: Float32Array;
+  /** The topic (first DocID component) of every node below the root. */
+  readonly topicOf: Int32Array;
+  /** The text tower's mix, for encoding one query outside TensorFlow.js. */
+  readonly mix: Float32Array;
+}
+
 export class ExpertModel {
   readonly trie: DocIdTrie;
   readonly encoder: EncoderWeights;
@@ -47,7 +65,7 @@ export class ExpertModel {
   readonly scale: tf.Variable<tf.Rank.R0>;
   /** Widest child list at each depth: the candidate count of that level's softmax during training. */
   readonly #widthAtDepth: Int32Array;
-  #serving: { nodes: Float32Array; scale: number } | undefined;
+  #serving: ServingRows | undefined;
 
   constructor(trie: DocIdTrie, encoder: EncoderWeights, nodes: SparseTable, scale: number) {
     this.trie = trie;
@@ -102,9 +120,12 @@ export class ExpertModel {
     // each example's prefix node, padded to the widest child list of that level.
     const levels: { indices: Int32Array; mask: Float32Array; targets: Int32Array; width: number }[] = [];
     const paths = batch.map((e) => pathNodes(trie, trie.leafOfDoc(e.doc)));
+    let extra = 0;
+    for (const e of batch) if (e.negatives && e.negatives.length > extra) extra = e.negatives.length;
     for (let depth = 0; depth < this.#widthAtDepth.length; depth++) {
-      const width = this.#widthAtDepth[depth]!;
-      if (width === 0) break;
+      if (this.#widthAtDepth[depth]! === 0) break;
+      // The leaf's softmax also holds the example's negatives, at the depth where its leaf is.
+      const width = this.#widthAtDepth[depth]! + extra;
       const indices = new Int32Array(size * width).fill(-1);
       const mask = new Float32Array(size * width).fill(PADDING_LOGIT);
       const targets = new Int32Array(size).fill(-1);
@@ -118,6 +139,17 @@ export class ExpertModel {
           mask[b * width + c] = 0;
         }
         targets[b] = path[depth + 1]! - first;
+        const negatives = batch[b]!.negatives;
+        if (!negatives || depth + 2 !== path.length) return;
+        let at = count;
+        for (const n of negatives) {
+          const leaf = trie.leafOfDoc(n);
+          // Siblings are in the softmax already.
+          if (trie.parent[leaf] === parent) continue;
+          indices[b * width + at] = leaf;
+          mask[b * width + at] = 0;
+          at++;
+        }
       });
       levels.push({ indices, mask, targets, width });
     }
@@ -182,6 +214,11 @@ export class ExpertModel {
     return encodeBatch(this.encoder, items);
   }
 
+  /** One query's vector, as a search computes it (see encodeOne). */
+  encodeQuery(item: EncodedFeatures): Float32Array {
+    return encodeOne(this.encoder, this.#servingState().mix, item);
+  }
+
   /**
    * Top-k documents for one encoded query. The router passes each topic node with
    * log P(topic) from the gating model, and hits carry log P(topic) + log P(rest | topic);
@@ -212,9 +249,24 @@ export class ExpertModel {
     this.scale.dispose();
   }
 
-  #servingState(): { nodes: Float32Array; scale: number } {
+  /** The node rows, the logit scale and every row's length, as searches read them. */
+  servingRows(): ServingRows {
+    return this.#servingState();
+  }
+
+  #servingState(): ServingRows {
     // Read once after training or loading, never per query.
-    this.#serving ??= { nodes: this.nodes.values, scale: this.scale.dataSync()[0]! };
+    if (!this.#serving) {
+      const nodes = this.nodes.values;
+      const dim = this.dim;
+      const norms = new Float32Array(this.trie.size);
+      for (let n = 0; n < norms.length; n++) norms[n] = Math.sqrt(dot(nodes, n * dim, nodes, n * dim, dim));
+      const { trie } = this;
+      const topicOf = new Int32Array(trie.size).fill(-1);
+      // Breadth-first numbering: a parent comes before its children.
+      for (let n = 1; n < trie.size; n++) topicOf[n] = trie.depth[n] === 1 ? trie.label[n]! : topicOf[trie.parent[n]!]!;
+      this.#serving = { nodes, scale: this.scale.dataSync()[0]!, norms, topicOf, mix: this.encoder.mix.dataSync() as Float32Array };
+    }
     return this.#serving;
   }
 }

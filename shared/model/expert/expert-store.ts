@@ -9,6 +9,9 @@ import { DocIdTrie } from '../../docids/trie.ts';
 import { encoderArrays, encoderFromArrays } from '../tower/encoder-store.ts';
 import { SparseTable } from '../sparse-table.ts';
 import { ExpertModel } from './expert-model.ts';
+import type { FusionWeights } from '../fusion/fusion.ts';
+import { LEXICON_FILES, loadLexicon } from '../lexical/lexical-store.ts';
+import type { ShardLexicon } from '../lexical/shard-lexicon.ts';
 
 const TensorSpecSchema = z.object({ name: z.string(), dtype: z.enum(['float32', 'int32', 'uint32']), shape: z.array(z.number().int().min(0)) });
 const ExpertFileSchema = z.object({
@@ -20,14 +23,20 @@ const ExpertFileSchema = z.object({
 });
 const TrieFileSchema = z.object({ docs: z.array(z.string()), paths: z.array(z.array(z.number().int().min(0))) });
 
-/** A loaded expert with the corpus ids of its documents (in trie doc order). */
-export interface LoadedExpert {
+/** A trained expert with the corpus ids of its documents (in trie doc order). */
+export interface TrainedExpert {
   readonly shard: string;
   readonly model: ExpertModel;
   readonly docIds: readonly string[];
 }
 
-export async function saveExpert(dir: string, expert: LoadedExpert): Promise<void> {
+/** An expert as it serves: its model, its shard's lexical half, and the fusion that ranks their candidates. */
+export interface LoadedExpert extends TrainedExpert {
+  readonly lexicon: ShardLexicon;
+  readonly fusion: FusionWeights;
+}
+
+export async function saveExpert(dir: string, expert: TrainedExpert): Promise<void> {
   await mkdir(dir, { recursive: true });
   const { model } = expert;
   const specs = await writeTensorFile(join(dir, SHARD_FILES.weights), [
@@ -59,5 +68,7 @@ export async function loadExpert(dir: string): Promise<LoadedExpert> {
   if (nodes.length !== trie.size * file.dim) throw new ArtifactError(weightsPath, `node table has ${nodes.length / file.dim} rows, the trie ${trie.size} nodes`);
   const encoder = encoderFromArrays(arrays, file.dim, file.vocabularyDocuments, weightsPath);
   const scale = requireArray(arrays, 'scale', Float32Array, weightsPath)[0]!;
-  return { shard: file.shard, model: new ExpertModel(trie, encoder, new SparseTable(trie.size, file.dim, nodes), scale), docIds: trieFile.docs };
+  const { lexicon, fusion } = await loadLexicon(dir);
+  if (lexicon.index.documents !== trieFile.docs.length) throw new ArtifactError(join(dir, LEXICON_FILES.spec), `holds ${lexicon.index.documents} documents, the expert ${trieFile.docs.length}`);
+  return { shard: file.shard, model: new ExpertModel(trie, encoder, new SparseTable(trie.size, file.dim, nodes), scale), docIds: trieFile.docs, lexicon, fusion };
 }

@@ -1,32 +1,165 @@
-import type { RoutedTopic, ShardHit, ShardQuery } from '../../bus/protocol.ts';
+import { Scoring, type RoutedTopic, type ShardHit, type ShardQuery } from '../../bus/protocol.ts';
 import type { IndexConfig } from '../../config.ts';
 import { formatDocId } from '../../docids/build.ts';
 import { featurize } from '../../text/featurizer.ts';
-import type { LoadedExpert } from './expert-store.ts';
+import { TopK } from '../../util/top-k.ts';
 import type { BeamStart } from '../../decode/beam.ts';
+import { FEATURE, FUSION_SIZE, fusedScore, type FusionWeights } from '../fusion/fusion.ts';
+import { dot, logSoftmaxInPlace } from '../heads.ts';
+import type { LoadedExpert } from './expert-store.ts';
 import type { SearchOptions } from './expert-model.ts';
 
-/** What an expert needs of the index's config to answer: how queries are featurized and how wide it decodes. */
-export type ExpertSearchConfig = Readonly<Pick<IndexConfig, 'featurizer' | 'decode'>>;
+/** What an expert needs of the index's config to answer: how queries are featurized, how wide it decodes and how many candidates it ranks. */
+export type ExpertSearchConfig = Readonly<Pick<IndexConfig, 'featurizer' | 'decode' | 'ranking'>>;
+
+/** A candidate's features, in FUSION_FEATURES order. */
+const { lexical: LEXICAL, lexicalShare: LEXICAL_SHARE, leaf: LEAF, leafCosine: LEAF_COSINE, cluster: CLUSTER, topic: TOPIC, lexicalTop: LEXICAL_TOP, nameCoverage: NAME_COVERAGE, nameMisses: NAME_MISSES } = FEATURE;
+
+/** log P(topic) given to a candidate whose topic the router sent no probability for (an older router). */
+const UNKNOWN_TOPIC_LOGP = -20;
+
+/** Documents one shard considered for a query, with the features the fusion ranks them by. */
+export interface Candidates {
+  /** Document numbers within the expert (trie doc order). */
+  readonly docs: Int32Array;
+  /** FUSION_SIZE features per document, row-major. */
+  readonly features: Float32Array;
+}
 
 /**
- * Answers one query for one shard, text in, hits out: featurize with the shard's own
- * vocabulary, encode, and decode from each routed topic node this shard holds (topics it
- * does not hold are skipped: the router may know a newer topic map than this expert).
- * The beam is the index's width, widened to k when more hits are asked for (beamFor).
- * The expert process and the in-process searcher both answer through this function, so a
- * shard answers the same wherever it runs.
+ * Answers one query for one shard, text in, hits out. Both halves of the index find
+ * candidates: the lexical pass over the shard's term sets (its top candidates, in any of
+ * the shard's topics), and the semantic half, decoding the DocID from each routed topic
+ * down to its most likely clusters, every leaf of which is a candidate. Every candidate
+ * is then scored jointly, unnormalised, by the index's fusion of lexical and semantic
+ * evidence (fusion.ts), the same function in every shard, so the router's merge is a sort.
+ *
+ * `scoring` ranks by one half alone: the lexical score over the lexical candidates, or the
+ * DocID's log-probability as the semantic half decodes it. The expert process and the
+ * in-process searcher both answer through this function.
  */
 export function searchExpert(expert: LoadedExpert, query: ShardQuery, config: ExpertSearchConfig): ShardHit[] {
+  if (query.scoring === Scoring.semantic) return decodeSemantic(expert, query, config);
+  const candidates = findCandidates(expert, query, config);
+  if (candidates.docs.length === 0) return [];
+  const fusion = query.scoring === Scoring.lexical ? LEXICAL_ONLY : expert.fusion;
+  const top = new TopK(query.k);
+  for (let c = 0; c < candidates.docs.length; c++) top.push(candidates.docs[c]!, fusedScore(fusion, candidates.features, c * FUSION_SIZE));
+  return top.sorted().map((h) => hitOf(expert, h.id, h.score));
+}
+
+const LEXICAL_ONLY: FusionWeights = Object.freeze({ weights: Float32Array.from({ length: FUSION_SIZE }, (_, i) => (i === LEXICAL ? 1 : 0)), bias: 0 });
+
+/**
+ * Every candidate of one shard with its features: what the fusion is fit on at build
+ * time, and what searchExpert ranks. With `scoring: lexical`, the lexical candidates only.
+ */
+export function findCandidates(expert: LoadedExpert, query: ShardQuery, config: ExpertSearchConfig): Candidates {
+  const { model, lexicon } = expert;
+  // Routed to none of this shard's topics (the router knows a newer topic map): nothing to answer.
+  const starts = topicStarts(expert, query.topics);
+  if (starts.length === 0) return { docs: new Int32Array(0), features: new Float32Array(0) };
+  const { trie } = model;
+  const rows = model.servingRows();
+  const dim = model.dim;
+  const vector = model.encodeQuery(model.encoder.vocabulary.encode(featurize(query.query, config.featurizer)));
+
+  const terms = query.lexical ?? { terms: [], weights: [], bound: 0 };
+  const pass = lexicon.pass;
+  const lexicalTop = pass.run({ ids: Uint32Array.from(terms.terms), weights: Float32Array.from(terms.weights) }, config.ranking.lexicalCandidates);
+
+  const topicLogp = new Map<number, number>();
+  for (const t of query.otherTopics ?? []) topicLogp.set(t.topic, t.logp);
+  for (const t of query.topics) topicLogp.set(t.topic, t.logp);
+
+  const chosen = new Set<number>();
+  const inLexicalTop = new Set<number>();
+  for (const h of lexicalTop) {
+    chosen.add(h.id);
+    inLexicalTop.add(h.id);
+  }
+  if (query.scoring !== Scoring.lexical) {
+    for (const cluster of likelyClusters(expert, vector, starts, config.ranking.clusters)) {
+      const first = trie.firstChild[cluster]!;
+      for (let c = first; c < first + trie.childCount[cluster]!; c++) if (trie.doc[c]! >= 0) chosen.add(trie.doc[c]!);
+    }
+  }
+
+  const docs = Int32Array.from(chosen);
+  const features = new Float32Array(docs.length * FUSION_SIZE);
+  const bound = terms.bound > 0 ? terms.bound : 1;
+  // Siblings share their parent's score: computed once per cluster.
+  const clusterDot = new Map<number, number>();
+  for (let c = 0; c < docs.length; c++) {
+    const d = docs[c]!;
+    const leaf = trie.leafOfDoc(d);
+    const parent = trie.parent[leaf]!;
+    const at = c * FUSION_SIZE;
+    const lexical = pass.scoreOf(d);
+    const leafDot = dot(vector, 0, rows.nodes, leaf * dim, dim);
+    let parentDot = clusterDot.get(parent);
+    if (parentDot === undefined) clusterDot.set(parent, (parentDot = parent > 0 ? dot(vector, 0, rows.nodes, parent * dim, dim) : 0));
+    features[at + LEXICAL] = lexical;
+    features[at + LEXICAL_SHARE] = lexical / bound;
+    features[at + LEAF] = rows.scale * leafDot;
+    features[at + LEAF_COSINE] = rows.norms[leaf]! > 0 ? leafDot / rows.norms[leaf]! : 0;
+    features[at + CLUSTER] = parentDot;
+    features[at + TOPIC] = topicLogp.get(rows.topicOf[leaf]!) ?? UNKNOWN_TOPIC_LOGP;
+    features[at + LEXICAL_TOP] = inLexicalTop.has(d) ? 1 : 0;
+    const names = pass.nameMatches(d);
+    features[at + NAME_COVERAGE] = names.total > 0 ? names.matched / names.total : 0;
+    features[at + NAME_MISSES] = names.total - names.matched;
+  }
+  return { docs, features };
+}
+
+/**
+ * The semantic half's beam at the level of clusters: from the routed topics down, the
+ * `width` most likely nodes whose children are leaves (log P(topic) + the log-softmax of
+ * each level below it), best first.
+ */
+function likelyClusters(expert: LoadedExpert, vector: Float32Array, starts: readonly BeamStart[], width: number): number[] {
+  const { model } = expert;
+  const { trie } = model;
+  const rows = model.servingRows();
+  const dim = model.dim;
+  const clusters = new TopK(width);
+  let frontier = starts.map((s) => ({ node: s.node, logp: s.logp }));
+  while (frontier.length > 0) {
+    const next = new TopK(width);
+    for (const { node, logp } of frontier) {
+      const first = trie.firstChild[node]!;
+      const count = trie.childCount[node]!;
+      if (count === 0) continue;
+      const scores = new Float32Array(count);
+      let hasLeaf = false;
+      for (let c = 0; c < count; c++) {
+        scores[c] = rows.scale * dot(vector, 0, rows.nodes, (first + c) * dim, dim);
+        if (trie.doc[first + c]! >= 0) hasLeaf = true;
+      }
+      if (hasLeaf) {
+        clusters.push(node, logp);
+        continue;
+      }
+      logSoftmaxInPlace(scores);
+      for (let c = 0; c < count; c++) next.push(first + c, logp + scores[c]!);
+    }
+    frontier = next.sorted().map((h) => ({ node: h.id, logp: h.score }));
+  }
+  return clusters.sorted().map((h) => h.id);
+}
+
+/** The semantic half alone: log P(topic) + log P(rest of the DocID | topic, query), decoded with a beam constrained to the trie. */
+function decodeSemantic(expert: LoadedExpert, query: ShardQuery, config: ExpertSearchConfig): ShardHit[] {
   const { model } = expert;
   const starts = topicStarts(expert, query.topics);
   if (starts.length === 0) return [];
   const vector = model.encode([model.encoder.vocabulary.encode(featurize(query.query, config.featurizer))]);
-  return model.search(vector, 0, starts, beamFor(query.k, config.decode.beamWidth)).map((hit) => ({
-    id: expert.docIds[hit.doc]!,
-    docid: formatDocId(model.trie.pathOf(hit.leaf)),
-    score: hit.logp,
-  }));
+  return model.search(vector, 0, starts, beamFor(query.k, config.decode.beamWidth)).map((hit) => hitOf(expert, hit.doc, hit.logp));
+}
+
+function hitOf(expert: LoadedExpert, doc: number, score: number): ShardHit {
+  return { id: expert.docIds[doc]!, docid: formatDocId(expert.model.trie.pathOf(expert.model.trie.leafOfDoc(doc))), score };
 }
 
 /** The k best hits of a beam at least k wide: the index's beam width, widened when more hits are asked for than it holds. */

@@ -19,10 +19,16 @@ export const FUSION_FEATURES = [
   'topic',
   /** 1 when the lexical pass ranked the document among its own top candidates. */
   'lexicalTop',
+  /** Share of the document's name terms the query has (directly or by a translation). */
+  'nameCoverage',
+  /** Name terms of the document the query does not have: parts it did not ask for ("-dbg", "-doc"). */
+  'nameMisses',
 ] as const;
 
 export type FusionFeature = (typeof FUSION_FEATURES)[number];
 export const FUSION_SIZE = FUSION_FEATURES.length;
+/** Each feature's position in a candidate's feature vector. */
+export const FEATURE = Object.freeze(Object.fromEntries(FUSION_FEATURES.map((f, i) => [f, i]))) as Readonly<Record<FusionFeature, number>>;
 
 export interface FusionWeights {
   readonly weights: Float32Array;
@@ -32,7 +38,7 @@ export interface FusionWeights {
 /** Before any fit: the lexical score alone (an index built before fusion existed ranks as BM25 with its head). */
 export function lexicalOnlyFusion(): FusionWeights {
   const weights = new Float32Array(FUSION_SIZE);
-  weights[FUSION_FEATURES.indexOf('lexical')] = 1;
+  weights[FEATURE.lexical] = 1;
   return { weights, bias: 0 };
 }
 

@@ -169,6 +169,10 @@ export interface RoutingOptions {
   threshold: number;
   /** Never ask more than this many topics. */
   maxFanout: number;
+  /** Topics asked besides, where the lexical half's plan expects strong candidates the gating model did not (0: none). */
+  lexicalTopics?: number;
+  /** Topics asked at most, the lexical ones included: a request's own fan-out is a hard limit. */
+  cap?: number;
 }
 
 /** The fewest most likely topics whose mass reaches the threshold, capped at maxFanout. */

@@ -5,8 +5,11 @@ import { readTensorFile, requireArray, writeTensorFile } from '../../artifact/te
 import { readJsonFile } from '../../artifact/json-file.ts';
 import { encoderArrays, encoderFromArrays } from '../tower/encoder-store.ts';
 import { GatingModel } from './gating-model.ts';
+import type { QueryHead } from '../lexical/query-head.ts';
+import { HEAD_FILES, loadHead } from '../lexical/lexical-store.ts';
 
-export const GATING_FILES = { model: 'model.json', weights: 'weights.bin' } as const;
+/** Files of the gating folder: the gating model's, and the lexical half's query head (lexical-store.ts), which routing loads with it. */
+export const GATING_FILES = { model: 'model.json', weights: 'weights.bin', head: HEAD_FILES.spec, headWeights: HEAD_FILES.weights } as const;
 
 const GatingFileSchema = z.object({
   kind: z.literal('gating'),
@@ -43,4 +46,14 @@ export async function loadGating(dir: string): Promise<GatingModel> {
   const scale = requireArray(arrays, 'scale', Float32Array, weightsPath)[0]!;
   const topicPower = requireArray(arrays, 'topicPower', Float32Array, weightsPath)[0]!;
   return new GatingModel(encoder, labels, topics, scale, topicPower);
+}
+
+/** What routes a query, saved side by side in the gating folder: the gating model and the lexical half's query head. */
+export interface RoutingModels {
+  readonly gating: GatingModel;
+  readonly head: QueryHead;
+}
+
+export async function loadRoutingModels(dir: string): Promise<RoutingModels> {
+  return { gating: await loadGating(dir), head: await loadHead(dir) };
 }

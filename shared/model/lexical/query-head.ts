@@ -1,6 +1,7 @@
-import { NAME_BOOST, type CollectionStatistics } from './statistics.ts';
+import { BM25_SHAPE, NAME_BOOST, type CollectionStatistics } from './statistics.ts';
 import { searchSorted } from './sorted.ts';
 import { Field, termOf } from './terms.ts';
+import { TopicTerms } from './topic-terms.ts';
 
 /** Term ids with weights, ids ascending: what a query sends to the sparse pass. */
 export interface WeightedTerms {
@@ -47,10 +48,13 @@ export const EMPTY_HEAD: LearntHead = Object.freeze({
 export class QueryHead {
   readonly stats: CollectionStatistics;
   readonly learnt: LearntHead;
+  /** Where each term's documents are, by topic: how routing widens to the topics the lexical half expects. */
+  readonly topics: TopicTerms;
 
-  constructor(stats: CollectionStatistics, learnt: LearntHead = EMPTY_HEAD) {
+  constructor(stats: CollectionStatistics, learnt: LearntHead = EMPTY_HEAD, topics: TopicTerms = TopicTerms.empty()) {
     this.stats = stats;
     this.learnt = learnt;
+    this.topics = topics;
   }
 
   /** A term's query-side weight before training. */
@@ -68,10 +72,18 @@ export class QueryHead {
     return i >= 0 ? this.learnt.priors.values[i]! : 0;
   }
 
+  /** The most weighted terms can score a document: every positive term at full saturation (an impact is at most k1 + 1). */
+  bound(terms: WeightedTerms): number {
+    let s = 0;
+    for (const w of terms.weights) if (w > 0) s += w;
+    return s * (BM25_SHAPE.k1 + 1);
+  }
+
   /**
    * The weighted terms of a query's words: each word's description and name term, plus
-   * its translations; a term reached twice adds up. Terms no document has are kept (the
-   * sparse pass skips them), so the result does not depend on which shard reads it.
+   * its translations; a term reached twice adds up. Terms the statistics never counted are
+   * kept at the rarest weight (documents added to a shard since may have them; a shard
+   * without them skips them), so the result does not depend on which shard reads it.
    */
   queryTerms(words: readonly string[]): WeightedTerms {
     const acc = new Map<number, number>();
@@ -81,9 +93,9 @@ export class QueryHead {
     const { translations } = this.learnt;
     for (const word of words) {
       const text = termOf(Field.text, word);
-      if (this.stats.dfOf(text) > 0) add(text, this.weightOf(text, Field.text));
+      add(text, this.weightOf(text, Field.text));
       const name = termOf(Field.name, word);
-      if (this.stats.dfOf(name) > 0) add(name, this.weightOf(name, Field.name));
+      add(name, this.weightOf(name, Field.name));
       const at = searchSorted(translations.words, text);
       if (at >= 0) for (let i = translations.offsets[at]!; i < translations.offsets[at + 1]!; i++) add(translations.terms[i]!, translations.weights[i]!);
     }

@@ -117,6 +117,23 @@ export class SparsePass {
     return this.#priors[doc]! + this.#lookup(doc, this.#current);
   }
 
+  /**
+   * How many of a document's name terms the last query has (directly or by a
+   * translation), of how many: a name with parts the query never mentions ("foo-dbg" for
+   * "foo library") is a near-duplicate the query did not ask for.
+   */
+  nameMatches(doc: number): { matched: number; total: number } {
+    const { docOffsets, docTerms, docFields } = this.index;
+    let matched = 0;
+    let total = 0;
+    for (let p = docOffsets[doc]!; p < docOffsets[doc + 1]!; p++) {
+      if (docFields[p] !== Field.name) continue;
+      total++;
+      if (this.#queryStamp[docTerms[p]!] === this.#current && this.#queryWeight[docTerms[p]!]! > 0) matched++;
+    }
+    return { matched, total };
+  }
+
   /** Resolves the query's terms here, strongest first; returns the pass number. */
   #begin(query: WeightedTerms): number {
     const current = ++this.#current;

@@ -38,6 +38,23 @@ export class CollectionStatistics {
     return new CollectionStatistics(documents, terms, Uint32Array.from(terms, (t) => df.get(t)!), documents ? text / documents : 0, documents ? name / documents : 0);
   }
 
+  /**
+   * These statistics with more documents counted in: their terms' document frequencies and
+   * the document count grow; the average lengths stay, so every impact already computed
+   * (a shard's postings) keeps its meaning.
+   */
+  withDocuments(docs: Iterable<DocumentTerms>): CollectionStatistics {
+    const df = new Map<number, number>();
+    for (let i = 0; i < this.terms.length; i++) df.set(this.terms[i]!, this.df[i]!);
+    let added = 0;
+    for (const d of docs) {
+      added++;
+      for (const t of d.terms) df.set(t, (df.get(t) ?? 0) + 1);
+    }
+    const terms = Uint32Array.from(df.keys()).sort();
+    return new CollectionStatistics(this.documents + added, terms, Uint32Array.from(terms, (t) => df.get(t)!), this.averageTextLength, this.averageNameLength);
+  }
+
   dfOf(term: number): number {
     const i = searchSorted(this.terms, term);
     return i >= 0 ? this.df[i]! : 0;

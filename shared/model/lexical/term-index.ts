@@ -64,37 +64,45 @@ export class TermIndex {
   }
 
   static build(docs: readonly DocumentTerms[], stats: CollectionStatistics): TermIndex {
-    const seen = new Set<number>();
     let total = 0;
-    for (const d of docs) {
-      for (const t of d.terms) seen.add(t);
-      total += d.terms.length;
-    }
-    const terms = Uint32Array.from(seen).sort();
+    for (const d of docs) total += d.terms.length;
     const docOffsets = new Int32Array(docs.length + 1);
-    const docTerms = new Int32Array(total);
-    const docImpacts = new Float32Array(total);
-    const docFields = new Uint8Array(total);
-    const offsets = new Int32Array(terms.length + 1);
+    const termIds = new Uint32Array(total);
+    const impacts = new Float32Array(total);
+    const fields = new Uint8Array(total);
     let at = 0;
     docs.forEach((d, doc) => {
-      // d.terms is ascending, so term numbers come out ascending too.
-      for (let i = 0; i < d.terms.length; i++) {
-        const t = searchSorted(terms, d.terms[i]!);
-        const field = d.fields[i]! as Field;
-        docTerms[at] = t;
-        docImpacts[at] = stats.impact(field, d.counts[i]!, d);
-        docFields[at] = field;
-        offsets[t + 1]!++;
-        at++;
+      for (let i = 0; i < d.terms.length; i++, at++) {
+        termIds[at] = d.terms[i]!;
+        impacts[at] = stats.impact(d.fields[i]! as Field, d.counts[i]!, d);
+        fields[at] = d.fields[i]!;
       }
       docOffsets[doc + 1] = at;
     });
+    return TermIndex.fromDocuments({ docOffsets, termIds, impacts, fields });
+  }
+
+  /**
+   * An index from its documents' term lists (term ids ascending within each document),
+   * which is how a shard stores it: the postings by term are rebuilt here.
+   */
+  static fromDocuments(lists: DocumentLists): TermIndex {
+    const { docOffsets, termIds, impacts: docImpacts, fields: docFields } = lists;
+    const terms = Uint32Array.from(new Set(termIds)).sort();
+    const total = termIds.length;
+    const docTerms = new Int32Array(total);
+    const offsets = new Int32Array(terms.length + 1);
+    for (let p = 0; p < total; p++) {
+      const t = searchSorted(terms, termIds[p]!);
+      docTerms[p] = t;
+      offsets[t + 1]!++;
+    }
     for (let t = 0; t < terms.length; t++) offsets[t + 1]! += offsets[t]!;
     const fill = offsets.slice(0, terms.length);
     const postingDocs = new Int32Array(total);
     const impacts = new Float32Array(total);
-    for (let doc = 0; doc < docs.length; doc++) {
+    const documents = docOffsets.length - 1;
+    for (let doc = 0; doc < documents; doc++) {
       for (let p = docOffsets[doc]!; p < docOffsets[doc + 1]!; p++) {
         const slot = fill[docTerms[p]!]!++;
         postingDocs[slot] = doc;
@@ -103,4 +111,38 @@ export class TermIndex {
     }
     return new TermIndex({ terms, offsets, docs: postingDocs, impacts, docOffsets, docTerms, docImpacts, docFields });
   }
+
+  /** The term lists of some of this index's documents (in the order given), as a shard keeps them. */
+  documentLists(members: readonly number[] = Array.from({ length: this.documents }, (_, d) => d)): DocumentLists {
+    let total = 0;
+    for (const d of members) total += this.docOffsets[d + 1]! - this.docOffsets[d]!;
+    const docOffsets = new Int32Array(members.length + 1);
+    const termIds = new Uint32Array(total);
+    const impacts = new Float32Array(total);
+    const fields = new Uint8Array(total);
+    let at = 0;
+    members.forEach((d, i) => {
+      for (let p = this.docOffsets[d]!; p < this.docOffsets[d + 1]!; p++, at++) {
+        termIds[at] = this.terms[this.docTerms[p]!]!;
+        impacts[at] = this.docImpacts[p]!;
+        fields[at] = this.docFields[p]!;
+      }
+      docOffsets[i + 1] = at;
+    });
+    return { docOffsets, termIds, impacts, fields };
+  }
+
+  /** The index of some of this index's documents (in the order given): a shard's, cut out of the collection's. */
+  subset(members: readonly number[]): TermIndex {
+    return TermIndex.fromDocuments(this.documentLists(members));
+  }
+}
+
+/** Documents' term lists in compressed rows: document d's terms are at docOffsets[d] .. docOffsets[d + 1]. */
+export interface DocumentLists {
+  readonly docOffsets: Int32Array;
+  /** Term ids, ascending within each document. */
+  readonly termIds: Uint32Array;
+  readonly impacts: Float32Array;
+  readonly fields: Uint8Array;
 }

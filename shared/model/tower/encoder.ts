@@ -83,3 +83,26 @@ export function encodeBatch(weights: EncoderWeights, items: readonly EncodedFeat
   });
   return out;
 }
+
+/**
+ * One text's unit vector, normalize(h0 + h0·W), in plain JavaScript: at query time a
+ * single dim × dim product costs less than handing it to TensorFlow.js (on wasm, the
+ * dispatch alone takes longer). `mix` is W's values, read once (row-major, dim × dim).
+ */
+export function encodeOne(weights: EncoderWeights, mix: Float32Array, item: EncodedFeatures): Float32Array {
+  const dim = weights.table.dim;
+  const h0 = new Float32Array(dim);
+  weights.table.bag(item.rows, item.weights, Int32Array.of(0, item.rows.length), h0);
+  const h = Float32Array.from(h0);
+  for (let i = 0; i < dim; i++) {
+    const x = h0[i]!;
+    if (x === 0) continue;
+    const row = i * dim;
+    for (let j = 0; j < dim; j++) h[j]! += x * mix[row + j]!;
+  }
+  let norm = 0;
+  for (let j = 0; j < dim; j++) norm += h[j]! * h[j]!;
+  const scale = 1 / (Math.sqrt(norm) + 1e-6);
+  for (let j = 0; j < dim; j++) h[j]! *= scale;
+  return h;
+}
