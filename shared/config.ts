@@ -14,6 +14,9 @@ const DEFAULT_ENCODER = Object.freeze({ epochs: 1, batchSize: 256, learningRate:
  */
 const ENCODER_OF_OLDER_INDEXES = Object.freeze({ ...DEFAULT_ENCODER, epochs: 0 });
 
+/** Semantic candidates a shard ranks per query (on Debian dev, 1 to every leaf of the clusters gave the same Hits@1 within 0.001: the semantic half mostly re-ranks; see cluster/bench/experiments.md). */
+const SEMANTIC_CANDIDATES = 32;
+
 /**
  * Everything that shapes an index, validated once and stored in its manifest so that an
  * index can be rebuilt, and every process that loads it decodes the way it was trained.
@@ -55,7 +58,12 @@ export const IndexConfigSchema = z
     routing: z.object({ threshold: z.number().gt(0).max(1), maxFanout: z.number().int().min(1).max(64), lexicalTopics: z.number().int().min(0).max(64).default(0) }),
     decode: z.object({ beamWidth: z.number().int().min(1).max(1024) }),
     /** How many candidates an expert ranks: the lexical pass's best, and every leaf of the semantic half's most likely clusters. */
-    ranking: z.object({ lexicalCandidates: z.number().int().min(0).max(10_000), clusters: z.number().int().min(1).max(1024) }),
+    ranking: z.object({
+      lexicalCandidates: z.number().int().min(0).max(10_000),
+      clusters: z.number().int().min(1).max(1024),
+      /** Leaves of those clusters ranked with the lexical candidates: the most likely by the DocID's own decoding. */
+      semanticCandidates: z.number().int().min(1).max(100_000).default(SEMANTIC_CANDIDATES),
+    }),
     /** The query head's listwise training (the lexical half's query side). */
     lexical: z.object({ epochs: z.number().int().min(0), learningRate: z.number().positive(), candidates: z.number().int().min(2), minPairCount: z.number().int().min(1), maxTranslations: z.number().int().min(0), decay: z.number().min(0) }),
     /** Synthetic queries written for every document and trained on like users' queries (0 per document: none); kept when the lexical half ranks their document within maxRank. */
@@ -91,7 +99,7 @@ export function defaultIndexConfig(documents: number, shards = 4, seed = 1): Ind
     gating: { epochs: 4, batchSize: 512, learningRate: 0.01, encoderLearningRate: 0.05, denseLearningRate: 0.001, reanchor: true, topicPower: 0.5, topicWeight: 0.5 },
     routing: { threshold: 0.99, maxFanout: 6, lexicalTopics: 2 },
     decode: { beamWidth: 16 },
-    ranking: { lexicalCandidates: 100, clusters: 8 },
+    ranking: { lexicalCandidates: 100, clusters: 8, semanticCandidates: SEMANTIC_CANDIDATES },
     lexical: { epochs: 2, learningRate: 0.05, candidates: 32, minPairCount: 3, maxTranslations: 8, decay: 0.001 },
     synthetic: { perDocument: 0, maxRank: 10 },
     calibration: { queries: 2000, fraction: 0.1 },

@@ -72,45 +72,74 @@ export function findCandidates(expert: LoadedExpert, query: ShardQuery, config: 
   for (const t of query.otherTopics ?? []) topicLogp.set(t.topic, t.logp);
   for (const t of query.topics) topicLogp.set(t.topic, t.logp);
 
-  const chosen = new Set<number>();
-  const inLexicalTop = new Set<number>();
+  const docs: number[] = [];
+  const mark = candidateMarks(expert);
   for (const h of lexicalTop) {
-    chosen.add(h.id);
-    inLexicalTop.add(h.id);
+    mark.seen[h.id] = mark.current;
+    docs.push(h.id);
   }
+  const lexicalCount = docs.length;
   if (query.scoring !== Scoring.lexical) {
-    for (const cluster of likelyClusters(expert, vector, starts, config.ranking.clusters)) {
-      const first = trie.firstChild[cluster]!;
-      for (let c = first; c < first + trie.childCount[cluster]!; c++) if (trie.doc[c]! >= 0) chosen.add(trie.doc[c]!);
+    for (const doc of likelyLeaves(expert, vector, starts, config.ranking)) {
+      if (mark.seen[doc] === mark.current) continue;
+      mark.seen[doc] = mark.current;
+      docs.push(doc);
     }
   }
 
-  const docs = Int32Array.from(chosen);
   const features = new Float32Array(docs.length * FUSION_SIZE);
   const bound = terms.bound > 0 ? terms.bound : 1;
-  // Siblings share their parent's score: computed once per cluster.
-  const clusterDot = new Map<number, number>();
+  const names = { matched: 0, total: 0 };
   for (let c = 0; c < docs.length; c++) {
     const d = docs[c]!;
     const leaf = trie.leafOfDoc(d);
     const parent = trie.parent[leaf]!;
     const at = c * FUSION_SIZE;
-    const lexical = pass.scoreOf(d);
+    const lexical = pass.evidenceOf(d, names);
     const leafDot = dot(vector, 0, rows.nodes, leaf * dim, dim);
-    let parentDot = clusterDot.get(parent);
-    if (parentDot === undefined) clusterDot.set(parent, (parentDot = parent > 0 ? dot(vector, 0, rows.nodes, parent * dim, dim) : 0));
     features[at + LEXICAL] = lexical;
     features[at + LEXICAL_SHARE] = lexical / bound;
     features[at + LEAF] = rows.scale * leafDot;
     features[at + LEAF_COSINE] = rows.norms[leaf]! > 0 ? leafDot / rows.norms[leaf]! : 0;
-    features[at + CLUSTER] = parentDot;
+    features[at + CLUSTER] = parent > 0 ? dot(vector, 0, rows.nodes, parent * dim, dim) : 0;
     features[at + TOPIC] = topicLogp.get(rows.topicOf[leaf]!) ?? UNKNOWN_TOPIC_LOGP;
-    features[at + LEXICAL_TOP] = inLexicalTop.has(d) ? 1 : 0;
-    const names = pass.nameMatches(d);
+    features[at + LEXICAL_TOP] = c < lexicalCount ? 1 : 0;
     features[at + NAME_COVERAGE] = names.total > 0 ? names.matched / names.total : 0;
     features[at + NAME_MISSES] = names.total - names.matched;
   }
-  return { docs, features };
+  return { docs: Int32Array.from(docs), features };
+}
+
+/** Per expert, which documents the current query already has as candidates: stamped, never cleared. */
+const MARKS = new WeakMap<LoadedExpert, { seen: Uint32Array; current: number }>();
+
+function candidateMarks(expert: LoadedExpert): { seen: Uint32Array; current: number } {
+  let mark = MARKS.get(expert);
+  if (!mark) MARKS.set(expert, (mark = { seen: new Uint32Array(expert.docIds.length), current: 0 }));
+  mark.current++;
+  return mark;
+}
+
+/**
+ * The semantic half's candidates: the leaves of the `clusters` most likely clusters, of
+ * which the `semanticCandidates` most likely (log P(cluster) + the log-softmax of the
+ * leaf among its siblings, as the DocID decodes) are ranked jointly with the lexical ones.
+ */
+function likelyLeaves(expert: LoadedExpert, vector: Float32Array, starts: readonly BeamStart[], ranking: ExpertSearchConfig['ranking']): number[] {
+  const { model } = expert;
+  const { trie } = model;
+  const rows = model.servingRows();
+  const dim = model.dim;
+  const best = new TopK(ranking.semanticCandidates);
+  for (const cluster of likelyClusters(expert, vector, starts, ranking.clusters)) {
+    const first = trie.firstChild[cluster.node]!;
+    const count = trie.childCount[cluster.node]!;
+    const logits = new Float32Array(count);
+    for (let c = 0; c < count; c++) logits[c] = rows.scale * dot(vector, 0, rows.nodes, (first + c) * dim, dim);
+    logSoftmaxInPlace(logits);
+    for (let c = 0; c < count; c++) if (trie.doc[first + c]! >= 0) best.push(trie.doc[first + c]!, cluster.logp + logits[c]!);
+  }
+  return best.sorted().map((h) => h.id);
 }
 
 /**
@@ -118,7 +147,7 @@ export function findCandidates(expert: LoadedExpert, query: ShardQuery, config: 
  * `width` most likely nodes whose children are leaves (log P(topic) + the log-softmax of
  * each level below it), best first.
  */
-function likelyClusters(expert: LoadedExpert, vector: Float32Array, starts: readonly BeamStart[], width: number): number[] {
+function likelyClusters(expert: LoadedExpert, vector: Float32Array, starts: readonly BeamStart[], width: number): { node: number; logp: number }[] {
   const { model } = expert;
   const { trie } = model;
   const rows = model.servingRows();
@@ -146,7 +175,7 @@ function likelyClusters(expert: LoadedExpert, vector: Float32Array, starts: read
     }
     frontier = next.sorted().map((h) => ({ node: h.id, logp: h.score }));
   }
-  return clusters.sorted().map((h) => h.id);
+  return clusters.sorted().map((h) => ({ node: h.id, logp: h.score }));
 }
 
 /** The semantic half alone: log P(topic) + log P(rest of the DocID | topic, query), decoded with a beam constrained to the trie. */

@@ -83,7 +83,9 @@ export class SparsePass {
     for (let i = terms.length - 1; i >= 0; i--) remaining[i] = remaining[i + 1]! + Math.max(0, terms[i]!.bound);
     let i = 0;
     for (; i < terms.length; i++) {
-      if (limit > 0 && this.#touchedCount >= limit && this.#kthScore(limit) >= this.#maxPrior + remaining[i]!) break;
+      // Worth finding the k-th score only once the terms done could have lifted it above what the rest can add.
+      const reachable = remaining[0]! - remaining[i]!;
+      if (limit > 0 && this.#touchedCount >= limit && reachable >= remaining[i]! && this.#kthScore(limit) >= this.#maxPrior + remaining[i]!) break;
       const { number: t, weight: w } = terms[i]!;
       for (let p = offsets[t]!; p < offsets[t + 1]!; p++) {
         const d = docs[p]!;
@@ -115,6 +117,30 @@ export class SparsePass {
   scoreOf(doc: number): number {
     if (this.#pass[doc] === this.#current) return this.#scores[doc]!;
     return this.#priors[doc]! + this.#lookup(doc, this.#current);
+  }
+
+  /**
+   * The last query's exact score of a document, as scoreOf, and in `names` how many of its
+   * name terms the query has, of how many (as nameMatches): one walk of its term list.
+   */
+  evidenceOf(doc: number, names: { matched: number; total: number }): number {
+    const { docOffsets, docTerms, docFields, docImpacts } = this.index;
+    const current = this.#current;
+    const touched = this.#pass[doc] === current;
+    let score = touched ? this.#scores[doc]! : this.#priors[doc]!;
+    let matched = 0;
+    let total = 0;
+    for (let p = docOffsets[doc]!; p < docOffsets[doc + 1]!; p++) {
+      const t = docTerms[p]!;
+      const inQuery = this.#queryStamp[t] === current;
+      if (inQuery && !touched) score += this.#queryWeight[t]! * docImpacts[p]!;
+      if (docFields[p] !== Field.name) continue;
+      total++;
+      if (inQuery && this.#queryWeight[t]! > 0) matched++;
+    }
+    names.matched = matched;
+    names.total = total;
+    return score;
   }
 
   /**
