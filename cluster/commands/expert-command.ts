@@ -65,7 +65,7 @@ export const expertCommand: Command = {
     // Models are fetched on a connection of their own: on the search connection, the
     // hundreds of chunk messages of a model download would queue ahead of searches.
     const modelBus = local ? undefined : await connectBus({ ...nats, name: `dsi-expert-${shardId}-${replica}-models`, log });
-    const stop = stopSignal();
+    const stop = stopSignal(ctx.env);
     let served: ServedShard | undefined;
     let service: ExpertService | undefined;
     try {

@@ -22,7 +22,7 @@ export const routerCommand: Command = {
       access: accessSettings(values, ctx.env),
     });
     const { log } = await startRuntime(ctx, 'dsi-router', values);
-    const stop = stopSignal();
+    const stop = stopSignal(ctx.env);
     try {
       const router = await startRouter(config, log);
       const signal = await stop.signal;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ROUTER_DEFAULTS } from '../../router/config.ts';
 import { BadInputError } from '../../shared/errors.ts';
@@ -36,7 +37,11 @@ export const upCommand: Command = {
     const port = intFlag(values.port, '--port', 0, 65_535) ?? ROUTER_DEFAULTS.port;
     const replicas = intFlag(values.replicas, '--replicas', 1, 64) ?? 1;
     const deadlineMs = intFlag(values['deadline-ms'], '--deadline-ms', 1, 600_000);
-    const nats = natsSettings(values, ctx.env);
+    const given = natsSettings(values, ctx.env);
+    // The bus of a NATS server started here is closed by default: with no credentials given,
+    // it requires a random token, which every process started here gets (and nobody else).
+    const generatedToken = joinNats === undefined && !given.token && !given.user ? randomBytes(24).toString('base64url') : undefined;
+    const nats = generatedToken ? { ...given, token: generatedToken } : given;
     const access = accessSettings(values, ctx.env);
     const { log } = await startRuntime(ctx, 'dsi-up', values);
 
@@ -83,6 +88,9 @@ export const upCommand: Command = {
         return 0;
       }
       ctx.stdout.write(`dsi up: ready at ${cluster.url} in ${((performance.now() - started) / 1000).toFixed(1)} s (${replicas} replica(s) per shard, NATS ${cluster.natsUrl}); Ctrl-C stops it\n`);
+      if (generatedToken && cluster.natsTokenFile) ctx.stdout.write(`        the bus requires a token: DSI_NATS_TOKEN=$(cat ${cluster.natsTokenFile}) dsi status --nats ${cluster.natsUrl}\n`);
+      // Last of these lines: tools that start dsi up read up to it.
+      ctx.stdout.write(`        status page: ${cluster.url}/${access.tokens.length > 0 ? ' (it asks for one of the auth tokens)' : ''}\n`);
       if (demo) await demo.showSampleQueries(cluster.url, ctx.stdout, access.tokens[0]);
       const reason = await Promise.race([stop.signal, cluster.failure]);
       if (typeof reason === 'string') {

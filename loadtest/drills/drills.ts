@@ -2,6 +2,7 @@ import { HEARTBEAT_TIMEOUT_MS } from '../../shared/bus/protocol.ts';
 import type { Figures } from '../node/samples.ts';
 import { OK } from '../node/samples.ts';
 import { badTrafficDrill } from './bad-traffic.ts';
+import { killSupervisorDrill } from './kill-supervisor.ts';
 import type { DrillCluster } from './drill-cluster.ts';
 import { sleep } from './drill-cluster.ts';
 import { underLoad } from './under-load.ts';
@@ -227,7 +228,7 @@ const hotSwap: Drill = {
     // The swap is the registry's: a cluster of its own, run by `dsi up` (index published
     // into JetStream, experts and router reading the registry alone), at the drill's rate.
     const up = await startLocalUp({ indexDir: ctx.cluster.o.indexDir, replicas: ctx.cluster.o.replicas, env: { ...process.env, DSI_LOG_LEVEL: 'warn' }, log: ctx.log });
-    const bus = await connectBus({ url: up.natsUrl, name: 'hot-swap-drill', log: createLogger({ name: 'hot-swap-drill', level: 'warn' }) });
+    const bus = await connectBus({ url: up.natsUrl, name: 'hot-swap-drill', token: up.natsToken, log: createLogger({ name: 'hot-swap-drill', level: 'warn' }) });
     try {
       const registry = await Registry.open(bus);
       const shard = ctx.cluster.shards[0]!;
@@ -266,7 +267,7 @@ const hotSwap: Drill = {
   },
 };
 
-export const DRILLS: readonly Drill[] = [killReplica, stopReplica, killShard, restartNats, badTrafficDrill, hotSwap];
+export const DRILLS: readonly Drill[] = [killReplica, stopReplica, killShard, restartNats, badTrafficDrill, hotSwap, killSupervisorDrill];
 
 /** Restarts replicas of `shard` until it has as many as the cluster was started with, all live. */
 async function restore(ctx: DrillContext, shard: string): Promise<void> {

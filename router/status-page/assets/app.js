@@ -56,7 +56,7 @@ function barChart(canvas, datasets, max) {
 function lineChart(canvas, datasets, unit) {
   return new Chart(canvas, {
     type: 'line',
-    data: { datasets: datasets.map(([label, color]) => ({ label, data: [], borderColor: color, backgroundColor: color, pointRadius: 0, borderWidth: 2, spanGaps: false })) },
+    data: { datasets: datasets.map(([label, color]) => ({ label, data: [], borderColor: color, backgroundColor: color, pointRadius: 1.5, borderWidth: 2, spanGaps: false })) },
     options: {
       animation: false,
       maintainAspectRatio: false,
