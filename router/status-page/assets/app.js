@@ -192,6 +192,10 @@ function useToken(event) {
 }
 
 takeTokenFromFragment();
+window.addEventListener('hashchange', () => {
+  takeTokenFromFragment();
+  void refresh();
+});
 createCharts();
 $('search-form').addEventListener('submit', search);
 $('token-form').addEventListener('submit', useToken);
