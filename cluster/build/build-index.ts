@@ -141,7 +141,7 @@ async function trainAndSeal(staging: string, outDir: string, prepared: Prepared,
       ...(prepared.startTower ? { startTower: prepared.startTower } : {}),
     };
   });
-  const results = await runJobs([gatingJob, ...expertJobs], { parallel: options.parallel, log, env: options.childEnv });
+  const results = await runJobs([gatingJob, ...expertJobs], { parallel: options.parallel, log, env: options.childEnv, progress: options.progress });
   log.info({ phase: 'training', seconds: +((performance.now() - t) / 1000).toFixed(1) }, 'training done');
 
   const entries = shards.map((s, i) => ({ ...s, docs: expertJobs[i]!.docIds.length, dir: shardDirOf(s.id) }));

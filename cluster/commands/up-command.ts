@@ -7,7 +7,7 @@ import { LocalCluster } from '../up/cluster.ts';
 import { stopSignal } from './stop-signal.ts';
 import { intFlag, parseFlags, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { NATS_FLAGS, NATS_FLAGS_HELP, natsSettings } from './expert-command.ts';
-import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
+import { childEnvironment, RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 import { ACCESS_FLAGS, ACCESS_FLAGS_HELP, accessEnv, accessSettings } from './access-flags.ts';
 
 const DSI_BIN = fileURLToPath(new URL('../../bin/dsi.js', import.meta.url));
@@ -43,13 +43,11 @@ export const upCommand: Command = {
     const generatedToken = joinNats === undefined && !given.token && !given.user ? randomBytes(24).toString('base64url') : undefined;
     const nats = generatedToken ? { ...given, token: generatedToken } : given;
     const access = accessSettings(values, ctx.env);
-    const { log } = await startRuntime(ctx, 'dsi-up', values);
+    const { log, format } = await startRuntime(ctx, 'dsi-up', values);
 
     // Children find their NATS credentials and runtime settings in the environment, which
-    // keeps secrets out of `ps`; they decide JSON or pretty logs from their own terminal.
-    const childEnv: NodeJS.ProcessEnv = { ...ctx.env };
-    if (values.backend) childEnv.DSI_BACKEND = values.backend;
-    if (values['log-level']) childEnv.DSI_LOG_LEVEL = values['log-level'];
+    // keeps secrets out of `ps`, and log in this process's format.
+    const childEnv = childEnvironment(ctx, values, format);
     if (nats.token) childEnv.DSI_NATS_TOKEN = nats.token;
     if (nats.user && nats.pass) Object.assign(childEnv, { DSI_NATS_USER: nats.user, DSI_NATS_PASS: nats.pass });
     // The router reads its tokens and rate limit from here (a file named by a flag is read once, above).
@@ -57,7 +55,7 @@ export const upCommand: Command = {
     Object.assign(childEnv, accessEnv(access));
 
     // Before the signal handler: Ctrl-C during the one-off build ends it the ordinary way.
-    if (demo && indexDir) await demo.ensureDemoIndex(indexDir, { log, tty: ctx.isTTY, childEnv: { ...childEnv, DSI_LOG_JSON: '1' } });
+    if (demo && indexDir) await demo.ensureDemoIndex(indexDir, { log, tty: ctx.isTTY, childEnv });
     const stop = stopSignal();
     const cluster = new LocalCluster({
       indexDir,
