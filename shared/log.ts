@@ -8,8 +8,9 @@
  * Human lines are formatted by pino-pretty in this thread (not a transport's worker), so
  * they come out in order with what the command writes to stdout itself.
  */
+import { createRequire } from 'node:module';
 import { pino, type Logger as PinoLogger } from 'pino';
-import { PinoPretty } from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import { BadInputError } from './errors.ts';
 
 export type Logger = PinoLogger;
@@ -40,7 +41,9 @@ export function createLogger(opts: LoggerOptions): Logger {
     throw new BadInputError(`unknown log level "${level}" (expected one of: ${known})`);
   }
   if (opts.format !== 'pretty') return pino({ name: opts.name, level });
-  const pretty = PinoPretty({
+  // Loaded only here: the processes that log JSON (servers, CI) do not pay for it at start-up.
+  const prettyStream = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+  const pretty = prettyStream({
     colorize: opts.colorize ?? false,
     translateTime: 'SYS:HH:MM:ss',
     ignore: [...SHOWN_APART].filter((k) => k !== 'level' && k !== 'time').join(','),
