@@ -28,7 +28,13 @@ export function supervisedStdio(stdio: StdioOptions): StdioOptions {
 export function supervisorGone(env: NodeJS.ProcessEnv): Promise<void> {
   if (env[SUPERVISOR_FD_ENV] !== String(SUPERVISOR_FD)) return new Promise(() => {});
   return new Promise((resolve) => {
-    const pipe = new Socket({ fd: SUPERVISOR_FD, readable: true, writable: false });
+    let pipe: Socket;
+    try {
+      pipe = new Socket({ fd: SUPERVISOR_FD, readable: true, writable: false });
+    } catch {
+      // fd 3 is not a pipe (the variable was inherited by a process not started by dsi up): nothing to watch.
+      return;
+    }
     pipe.on('data', () => {});
     pipe.once('end', () => resolve());
     pipe.once('close', () => resolve());
