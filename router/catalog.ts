@@ -6,7 +6,7 @@ import type { IndexConfig } from '../shared/config.ts';
 import type { GatingModel } from '../shared/model/gating.ts';
 import { loadGating } from '../shared/model/gating-store.ts';
 import { shardOfTopicMap } from '../shared/routing.ts';
-import { ShardFiguresSchema } from '../shared/registry/records.ts';
+import { ShardFiguresSchema, type ShardFigures } from '../shared/registry/records.ts';
 
 /** What the router's parts read the catalog through: the local one never changes, the registry's is replaced as the registry changes. */
 export interface CatalogSource {
@@ -26,6 +26,8 @@ export interface ShardInfo {
   readonly version: number;
   readonly previous_version: number | null;
   readonly retrained_at: string | null;
+  /** The quality figures of the previous version, to compare a retrained shard with what it was. */
+  readonly previous_figures: ShardFigures | null;
   readonly collision_rate: number;
   readonly 'index_recall@1': number;
   readonly 'hits@10': number | null;
@@ -55,7 +57,7 @@ export async function loadCatalog(dir: string): Promise<Catalog> {
   const shards: ShardInfo[] = [];
   for (const [i, entry] of manifest.shards.entries()) {
     const report = await readJsonFile(join(dir, reportPaths[i]!), ShardReportSchema);
-    shards.push(Object.freeze({ id: entry.id, topics: Object.freeze([...entry.topics]), docs: entry.docs, version: 1, previous_version: null, retrained_at: null, ...report }));
+    shards.push(Object.freeze({ id: entry.id, topics: Object.freeze([...entry.topics]), docs: entry.docs, version: 1, previous_version: null, retrained_at: null, previous_figures: null, ...report }));
   }
   const docs = new Map((await readDocRecords(dir)).map((d) => [d.id, Object.freeze(d)]));
   return Object.freeze({ source: dir, gatingVersion: 1, config: manifest.config, gating, shardOfTopic: shardOfTopicMap(manifest), shards: Object.freeze(shards), docs });

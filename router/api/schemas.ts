@@ -63,6 +63,7 @@ const ShardStatusSchema = z.object({
   published_version: z.number().int().describe('Version the registry names as current.'),
   previous_version: z.number().int().nullable(),
   retrained_at: z.string().nullable(),
+  previous_figures: z.object({ collision_rate: z.number(), 'index_recall@1': z.number(), 'hits@10': z.number().nullable() }).nullable().describe("The previous version's quality figures (kept for rollback); null before a first retrain."),
   live_replicas: z.number().int(),
   replicas: z.array(ReplicaStatusSchema),
   collision_rate: z.number(),

@@ -5,7 +5,7 @@
 
 const REFRESH_MS = 2000;
 const TOKEN_KEY = 'dsi-status-token';
-const COLORS = { blue: '#2563eb', orange: '#ea580c', green: '#16a34a', red: '#dc2626', grey: '#9ca3af' };
+const COLORS = { blue: '#2563eb', orange: '#ea580c', green: '#16a34a', red: '#dc2626', paleBlue: '#93c5fd', paleOrange: '#fdba74', paleGreen: '#86efac' };
 
 const $ = (id) => document.getElementById(id);
 
@@ -45,10 +45,10 @@ function cell(row, text, className) {
 
 // ---- charts -------------------------------------------------------------------------
 
-function barChart(canvas, datasets, max) {
+function barChart(canvas, max) {
   return new Chart(canvas, {
     type: 'bar',
-    data: { labels: [], datasets: datasets.map(([label, color]) => ({ label, data: [], backgroundColor: color })) },
+    data: { labels: [], datasets: [] },
     options: { animation: false, maintainAspectRatio: false, scales: { y: { beginAtZero: true, ...(max ? { max } : {}) } } },
   });
 }
@@ -72,8 +72,8 @@ function lineChart(canvas, datasets, unit) {
 const charts = {};
 
 function createCharts() {
-  charts.collision = barChart($('chart-collision'), [['collision_rate', COLORS.orange]]);
-  charts.recall = barChart($('chart-recall'), [['index_recall@1', COLORS.blue], ['hits@10', COLORS.green]], 1);
+  charts.collision = barChart($('chart-collision'));
+  charts.recall = barChart($('chart-recall'), 1);
   charts.rate = lineChart($('chart-rate'), [['searches/s', COLORS.blue], ['5xx/s', COLORS.red]], 'per second');
   charts.latency = lineChart($('chart-latency'), [['p50', COLORS.green], ['p99', COLORS.orange]], 'ms');
 }
@@ -91,19 +91,26 @@ function renderShards({ shards, gating_version }) {
     cell(row, s.docs.toLocaleString('en'), 'num');
     cell(row, `${s.version ?? '–'} / ${s.published_version}${s.previous_version ? ` (previous ${s.previous_version})` : ''}`);
     cell(row, String(s.live_replicas), 'num');
-    cell(row, fixed(s.collision_rate, 3), 'num');
-    cell(row, fixed(s['index_recall@1'], 3), 'num');
-    cell(row, fixed(s['hits@10'], 3), 'num');
+    // After a retrain, each figure next to the previous version's: the trend an operator decides on.
+    const was = (key) => (s.previous_figures ? ` (was ${fixed(s.previous_figures[key], 3)})` : '');
+    cell(row, fixed(s.collision_rate, 3) + was('collision_rate'), 'num');
+    cell(row, fixed(s['index_recall@1'], 3) + was('index_recall@1'), 'num');
+    cell(row, fixed(s['hits@10'], 3) + was('hits@10'), 'num');
     cell(row, fixed(s.latency_ms.p50, 2), 'num');
     cell(row, fixed(s.latency_ms.p99, 2), 'num');
   }
   $('gating').textContent = `gating model v${gating_version} · shard models ${shards.map((s) => `${s.id} v${s.version ?? '–'}`).join(', ')}`;
   const labels = shards.map((s) => s.id);
+  // Bars of the previous versions beside the current ones once some shard has been retrained.
+  const retrained = shards.some((s) => s.previous_figures);
+  const bars = (key, label, color, pale) => [
+    ...(retrained ? [{ label: `${label}, previous version`, data: shards.map((s) => s.previous_figures?.[key] ?? null), backgroundColor: pale }] : []),
+    { label, data: shards.map((s) => s[key]), backgroundColor: color },
+  ];
   charts.collision.data.labels = labels;
-  charts.collision.data.datasets[0].data = shards.map((s) => s.collision_rate);
+  charts.collision.data.datasets = bars('collision_rate', 'collision_rate', COLORS.orange, COLORS.paleOrange);
   charts.recall.data.labels = labels;
-  charts.recall.data.datasets[0].data = shards.map((s) => s['index_recall@1']);
-  charts.recall.data.datasets[1].data = shards.map((s) => s['hits@10']);
+  charts.recall.data.datasets = [...bars('index_recall@1', 'index_recall@1', COLORS.blue, COLORS.paleBlue), ...bars('hits@10', 'hits@10', COLORS.green, COLORS.paleGreen)];
   charts.collision.update();
   charts.recall.update();
 }
