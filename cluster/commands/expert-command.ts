@@ -1,4 +1,4 @@
-import { stopSignal } from './stop-signal.ts';
+import { settleWithin, stopSignal, SUPERVISOR_GONE_GRACE_MS } from './stop-signal.ts';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { openIndex, shardDirOf, verifyIndex } from '../../shared/artifact/index-artifact.ts';
@@ -18,6 +18,9 @@ import { parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './con
 import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+
+/** How long each step of a drain may take once dsi up is gone (see stop-signal.ts). */
+const SUPERVISOR_DRAIN_MS = 3 * SUPERVISOR_GONE_GRACE_MS;
 
 /** A shard served straight from an index folder has one model: version 1. */
 const LOCAL_INDEX_VERSION = 1;
@@ -77,10 +80,16 @@ export const expertCommand: Command = {
       log.info({ shard: shardId, replica, docs: served.entry.docs, topics: served.entry.topics, version: served.version, source: local ? local.indexDir : 'registry', backend }, 'expert ready');
       const reason = await Promise.race([stop.signal, bus.closed().then((error) => ({ closed: error }))]);
       if (typeof reason === 'string') log.info({ signal: reason }, 'stopping');
-      await follower?.stop();
-      await service.stop();
+      const draining = (async () => {
+        await follower?.stop();
+        await service!.stop();
+      })();
+      // With dsi up gone its nats-server is going too: drain what still can be, without waiting on a server that will not answer.
+      if (reason === 'supervisor gone') await settleWithin(draining, SUPERVISOR_DRAIN_MS);
+      else await draining;
       if (typeof reason !== 'string') throw new BusUnavailableError(`NATS connection closed${reason.closed ? `: ${reason.closed.message}` : ''}`, { cause: reason.closed });
-      await bus.drain();
+      if (reason === 'supervisor gone') await settleWithin(bus.drain(), SUPERVISOR_DRAIN_MS);
+      else await bus.drain();
       log.info({ served: service.stats().served }, 'expert stopped');
       return 0;
     } finally {
