@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArtifactError } from '../shared/errors.ts';
 import { unpackFolder } from '../shared/registry/bundle.ts';
-import { fetchToFolder, type NatsAddress } from '../shared/registry/fetch-to-folder.ts';
+import type { BusAddress } from '../shared/bus/address.ts';
+import { fetchToFolder } from '../shared/registry/fetch-to-folder.ts';
 import type { ShardVersion } from '../shared/registry/records.ts';
 import type { Registry } from '../shared/registry/registry.ts';
-import { loadExpert, type LoadedExpert } from './expert-store.ts';
+import { loadExpert, type LoadedExpert } from '../shared/model/expert/expert-store.ts';
 
 /** Fetches a shard version from the registry and loads it: what an expert does at start and on every new version. */
 export type ShardModelFetch = (registry: Registry, shard: string, version: ShardVersion) => Promise<LoadedExpert>;
@@ -24,7 +25,7 @@ export const fetchShardModel: ShardModelFetch = (registry, shard, version) =>
  * thread, and only the load of the checked files (which yields between files) happens on
  * the serving thread.
  */
-export function fetchShardModelInWorker(nats: NatsAddress): ShardModelFetch {
+export function fetchShardModelInWorker(nats: BusAddress): ShardModelFetch {
   return (_registry, shard, version) => loadThroughFolder(shard, version, (dir) => fetchToFolder(nats, version.model, dir));
 }
 

@@ -12,11 +12,10 @@ import {
   type SearchReply,
   type SearchRequest,
 } from '../shared/bus/protocol.ts';
-import type { IndexConfig } from '../shared/config.ts';
 import { DsiError, ErrorCode } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
-import type { LoadedExpert } from './expert-store.ts';
-import { searchShard } from './expert-search.ts';
+import type { LoadedExpert } from '../shared/model/expert/expert-store.ts';
+import { searchExpert, type ExpertSearchConfig } from '../shared/model/expert/search-expert.ts';
 
 export interface ExpertServiceOptions {
   /** The model served first; swap() replaces it. */
@@ -24,7 +23,7 @@ export interface ExpertServiceOptions {
   /** The shard's manifest entry: its id names the subjects, topics and docs go into heartbeats. */
   readonly shard: Readonly<Pick<ShardEntry, 'id' | 'topics' | 'docs'>>;
   /** The index's config: queries are featurized and decoded the way the shard was trained. */
-  readonly config: Readonly<Pick<IndexConfig, 'featurizer' | 'decode'>>;
+  readonly config: ExpertSearchConfig;
   readonly bus: Bus;
   readonly replica: string;
   /** Model version this replica serves, announced in heartbeats and replies. */
@@ -51,11 +50,10 @@ type ErrorReply = Extract<SearchReply, { ok: false }>;
 export class ExpertService {
   readonly #opts: ExpertServiceOptions;
   readonly #log: Logger;
-  // Subjects, the static part of heartbeats and the base beam width are fixed for the
-  // life of the process, so they are built here once instead of on every message.
+  // Subjects and the static part of heartbeats are fixed for the life of the process, so
+  // they are built here once instead of on every message.
   readonly #subjects: { search: string; replicaSearch: string; queue: string; heartbeat: string };
   readonly #identity: Identity;
-  readonly #beamWidth: number;
   /** The model answering requests, its version and document count: replaced together by swap(). */
   #serving: { expert: LoadedExpert; version: number; docs: number };
   readonly #subscriptions: BusSubscription[] = [];
@@ -85,7 +83,6 @@ export class ExpertService {
       pid: process.pid,
       started_at: new Date().toISOString(),
     };
-    this.#beamWidth = opts.config.decode.beamWidth;
     this.#serving = { expert: opts.expert, version: opts.version, docs: shard.docs };
   }
 
@@ -181,7 +178,7 @@ export class ExpertService {
       await previous;
       await yieldToEventLoop();
       const { expert, version } = this.#serving;
-      const hits = searchShard(expert, request.query, request.topics, { beamWidth: Math.max(this.#beamWidth, request.k), topK: request.k }, this.#opts.config.featurizer);
+      const hits = searchExpert(expert, request, this.#opts.config);
       // took_ms counts from receipt, so time spent queued behind other requests in this process shows.
       this.#reply(message, { ok: true, shard: this.#identity.shard, replica: this.#identity.replica, version, hits, took_ms: performance.now() - received });
     } catch (error) {

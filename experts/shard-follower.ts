@@ -2,7 +2,7 @@ import type { KeyValueWatch } from '../shared/bus/stores.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ShardRecord, ShardVersion } from '../shared/registry/records.ts';
 import type { Registry } from '../shared/registry/registry.ts';
-import type { LoadedExpert } from './expert-store.ts';
+import type { LoadedExpert } from '../shared/model/expert/expert-store.ts';
 import { fetchShardModel, type ShardModelFetch } from './fetch-model.ts';
 
 export interface ShardFollowerOptions {

@@ -1,5 +1,5 @@
 import { SCENARIOS } from './scenarios.js';
-import type { DrillResult } from './drills/drills.ts';
+import type { DrillResult } from './drills/drill.ts';
 import type { LoadResult } from './node/result.ts';
 import type { Figures } from './node/samples.ts';
 

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { scenario } from './scenarios.js';
 import { runDrills } from './drills/run-drills.ts';
-import type { DrillResult } from './drills/drills.ts';
+import type { DrillResult } from './drills/drill.ts';
 import { runLoad } from './node/load-run.ts';
 import { REPO, startLocalUp } from './node/local-up.ts';
 import type { LoadResult } from './node/result.ts';

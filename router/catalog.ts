@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import { INDEX_LAYOUT, openIndex, readDocRecords, shardDirOf, verifyIndex, type DocRecord } from '../shared/artifact/index-artifact.ts';
+import { INDEX_LAYOUT, LOCAL_INDEX_VERSION, openIndex, readDocRecords, SHARD_FILES, shardDirOf, verifyIndex, type DocRecord } from '../shared/artifact/index-artifact.ts';
 import { readJsonFile } from '../shared/artifact/json-file.ts';
 import type { Manifest } from '../shared/artifact/manifest.ts';
 import type { IndexConfig } from '../shared/config.ts';
-import type { GatingModel } from '../shared/model/gating.ts';
-import { loadGating } from '../shared/model/gating-store.ts';
-import { shardOfTopicMap } from '../shared/routing.ts';
+import { loadGating } from '../shared/model/gating/gating-store.ts';
+import type { RoutingTable } from '../shared/search/engine.ts';
+import { shardOfTopicMap } from '../shared/search/route.ts';
 import { ShardFiguresSchema, type ShardFigures } from '../shared/registry/records.ts';
 
 /** What the router's parts read the catalog through: the local one never changes, the registry's is replaced as the registry changes. */
@@ -13,11 +13,7 @@ export interface CatalogSource {
   readonly current: Catalog;
 }
 
-/**
- * What the router holds of an index, loaded and checked once at start-up: the gating
- * model (to route), the document records (to title results and serve /v1/docs) and each
- * shard's build report. Not the experts' models: those live in the expert processes.
- */
+/** A shard as GET /v1/shards shows it: what it holds, its versions and its quality figures. */
 export interface ShardInfo {
   readonly id: string;
   readonly topics: readonly number[];
@@ -33,32 +29,33 @@ export interface ShardInfo {
   readonly 'hits@10': number | null;
 }
 
-export interface Catalog {
+/**
+ * What the router holds of an index, loaded and checked once at start-up: the gating
+ * model and topic map (to route), the document records (to title results and serve
+ * /v1/docs) and each shard's build report. Not the experts' models: those live in the
+ * expert processes.
+ */
+export interface Catalog extends RoutingTable {
   /** Where it came from: an index folder, or "registry". */
   readonly source: string;
   /** Version of the gating model (1 for an index folder). */
   readonly gatingVersion: number;
   readonly config: Readonly<IndexConfig>;
-  readonly gating: GatingModel;
-  readonly shardOfTopic: ReadonlyMap<number, string>;
   readonly shards: readonly ShardInfo[];
   readonly docs: ReadonlyMap<string, DocRecord>;
 }
 
-const REPORT_FILE = 'report.json';
-const ShardReportSchema = ShardFiguresSchema;
-
 export async function loadCatalog(dir: string): Promise<Catalog> {
   const manifest: Manifest = await openIndex(dir);
-  const reportPaths = manifest.shards.map((s) => `${shardDirOf(s.id)}/${REPORT_FILE}`);
+  const reportPaths = manifest.shards.map((s) => `${shardDirOf(s.id)}/${SHARD_FILES.report}`);
   // Only what this process reads: the experts check their own shard's files.
   await verifyIndex(dir, manifest, [INDEX_LAYOUT.gating, INDEX_LAYOUT.docs, ...reportPaths]);
   const gating = await loadGating(join(dir, INDEX_LAYOUT.gating));
   const shards: ShardInfo[] = [];
   for (const [i, entry] of manifest.shards.entries()) {
-    const report = await readJsonFile(join(dir, reportPaths[i]!), ShardReportSchema);
-    shards.push(Object.freeze({ id: entry.id, topics: Object.freeze([...entry.topics]), docs: entry.docs, version: 1, previous_version: null, retrained_at: null, previous_figures: null, ...report }));
+    const report = await readJsonFile(join(dir, reportPaths[i]!), ShardFiguresSchema);
+    shards.push(Object.freeze({ id: entry.id, topics: Object.freeze([...entry.topics]), docs: entry.docs, version: LOCAL_INDEX_VERSION, previous_version: null, retrained_at: null, previous_figures: null, ...report }));
   }
   const docs = new Map((await readDocRecords(dir)).map((d) => [d.id, Object.freeze(d)]));
-  return Object.freeze({ source: dir, gatingVersion: 1, config: manifest.config, gating, shardOfTopic: shardOfTopicMap(manifest), shards: Object.freeze(shards), docs });
+  return Object.freeze({ source: dir, gatingVersion: LOCAL_INDEX_VERSION, config: manifest.config, gating, shardOfTopic: shardOfTopicMap(manifest), shards: Object.freeze(shards), docs });
 }

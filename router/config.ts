@@ -1,3 +1,5 @@
+import { DEFAULT_BUS_URL, type BusAddress } from '../shared/bus/address.ts';
+
 /**
  * Everything that shapes a router, parsed once by `dsi router` (or `dsi up`) and handed
  * down frozen. Nothing under router/ reads the environment or flags itself.
@@ -10,12 +12,6 @@ export interface RequestLimits {
   readonly defaultK: number;
   readonly maxK: number;
   readonly maxFanout: number;
-}
-
-export interface BusCredentials {
-  readonly token?: string;
-  readonly user?: string;
-  readonly pass?: string;
 }
 
 /** Who may call the router, and how often. */
@@ -41,8 +37,7 @@ export interface RouterConfig {
   readonly indexDir: string | undefined;
   readonly host: string;
   readonly port: number;
-  readonly natsUrl: string;
-  readonly credentials: BusCredentials;
+  readonly nats: BusAddress;
   /** Time a search may spend waiting for shards, retries included. */
   readonly deadlineMs: number;
   /** Router requests per shard kept for the p50/p99 shown by GET /v1/shards. */
@@ -67,7 +62,6 @@ export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = Object.freeze({ requestTimeou
 export const ROUTER_DEFAULTS = Object.freeze({
   host: '127.0.0.1',
   port: 8080,
-  natsUrl: 'nats://127.0.0.1:4222',
   deadlineMs: 300,
   latencyWindow: 1024,
 });
@@ -77,8 +71,7 @@ export function routerConfig(values: Partial<RouterConfig>): RouterConfig {
     indexDir: values.indexDir,
     host: values.host ?? ROUTER_DEFAULTS.host,
     port: values.port ?? ROUTER_DEFAULTS.port,
-    natsUrl: values.natsUrl ?? ROUTER_DEFAULTS.natsUrl,
-    credentials: Object.freeze({ ...values.credentials }),
+    nats: Object.freeze({ ...(values.nats ?? { url: DEFAULT_BUS_URL }) }),
     deadlineMs: values.deadlineMs ?? ROUTER_DEFAULTS.deadlineMs,
     latencyWindow: values.latencyWindow ?? ROUTER_DEFAULTS.latencyWindow,
     limits: Object.freeze({ ...DEFAULT_LIMITS, ...values.limits }),

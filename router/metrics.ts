@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorCode } from '../shared/errors.ts';
 import type { ShardInfo } from './catalog.ts';
-import type { ShardView } from './shard-view.ts';
+import type { ShardView } from '../shared/bus/shard-view.ts';
 
 /**
  * The router's Prometheus metrics, in a registry of its own (no process-wide default

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import type { DocRecord } from '../shared/artifact/index-artifact.ts';
 import type { KeyValueWatch } from '../shared/bus/stores.ts';
 import type { Logger } from '../shared/log.ts';
-import type { GatingModel } from '../shared/model/gating.ts';
-import { loadGating } from '../shared/model/gating-store.ts';
+import type { GatingModel } from '../shared/model/gating/gating-model.ts';
+import { loadGating } from '../shared/model/gating/gating-store.ts';
 import { unpackFolder } from '../shared/registry/bundle.ts';
-import { fetchToFolder, type NatsAddress } from '../shared/registry/fetch-to-folder.ts';
+import type { BusAddress } from '../shared/bus/address.ts';
+import { fetchToFolder } from '../shared/registry/fetch-to-folder.ts';
 import type { GatingVersion, IndexRecord, ShardRecord } from '../shared/registry/records.ts';
 import type { Registry, RegistryChange } from '../shared/registry/registry.ts';
 import type { Catalog, CatalogSource, ShardInfo } from './catalog.ts';
@@ -42,9 +43,9 @@ export class RegistryCatalog implements CatalogSource {
   #closed = false;
 
   /** Where a worker thread fetches new gating models from (the router's thread keeps routing meanwhile). */
-  readonly #nats: NatsAddress | undefined;
+  readonly #nats: BusAddress | undefined;
 
-  private constructor(registry: Registry, nats: NatsAddress | undefined, log: Logger, index: IndexRecord, gating: { version: GatingVersion; model: GatingModel }) {
+  private constructor(registry: Registry, nats: BusAddress | undefined, log: Logger, index: IndexRecord, gating: { version: GatingVersion; model: GatingModel }) {
     this.#registry = registry;
     this.#nats = nats;
     this.#log = log;
@@ -53,7 +54,7 @@ export class RegistryCatalog implements CatalogSource {
     this.#current = this.#compose();
   }
 
-  static async open(registry: Registry, log: Logger, nats?: NatsAddress): Promise<RegistryCatalog> {
+  static async open(registry: Registry, log: Logger, nats?: BusAddress): Promise<RegistryCatalog> {
     const index = await registry.index();
     const gatingRecord = await registry.gating();
     const catalog = new RegistryCatalog(registry, nats, log, index, { version: gatingRecord.current, model: await fetchGating(registry, undefined, gatingRecord.current) });
@@ -180,7 +181,7 @@ function sameVersion(a: ShardRecord, b: ShardRecord): boolean {
 }
 
 /** A gating model from the registry: fetched in a worker thread when `nats` is given (while serving), else in this thread (at start-up). */
-async function fetchGating(registry: Registry, nats: NatsAddress | undefined, version: GatingVersion): Promise<GatingModel> {
+async function fetchGating(registry: Registry, nats: BusAddress | undefined, version: GatingVersion): Promise<GatingModel> {
   const dir = await mkdtemp(join(tmpdir(), `dsi-gating-v${version.version}-`));
   try {
     if (nats) await fetchToFolder(nats, version.model, dir);

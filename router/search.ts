@@ -1,18 +1,10 @@
-import { ShardUnavailableError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
-import type { RoutingOptions } from '../shared/model/gating.ts';
-import { mergeHits, planRoute } from '../shared/routing.ts';
-import type { Catalog, CatalogSource } from './catalog.ts';
-import type { Fanout, ShardFailure, ShardHit } from './fanout.ts';
+import type { Engine, EngineHit, ShardFailure } from '../shared/search/engine.ts';
+import type { CatalogSource } from './catalog.ts';
 import type { SearchBody } from './search-body.ts';
 
-export interface SearchResult {
-  readonly id: string;
-  readonly docid: string;
-  readonly score: number;
-  readonly shard: string;
-  readonly title: string;
-}
+/** A result as the API shows it: the engine's hit, always titled. */
+export type SearchResult = EngineHit & { readonly title: string };
 
 export interface SearchResponse {
   readonly results: SearchResult[];
@@ -26,64 +18,43 @@ export interface SearchResponse {
 }
 
 /**
- * One search across the cluster, the same steps as LocalPipeline.search: gating → the
- * shards of the routed topics → merge; plus titles, and the shards that did not answer.
+ * POST /v1/search: the engine's search (over the bus), as the HTTP API shows it: results
+ * titled from the catalog's document records (unless a shard titled them), topics with
+ * their probability, and the shards that did not answer.
  */
 export class SearchService {
   readonly #catalog: CatalogSource;
-  readonly #fanout: Fanout;
-  readonly #maxFanout: number;
-  /** Routing options for each fanout a request may ask for, built once per catalog config. */
-  #routing: { config: Catalog['config']; byFanout: Map<number | undefined, Readonly<RoutingOptions>> } | undefined;
-
+  readonly #engine: Engine;
   readonly #log: Logger;
   /** Degraded answers are logged at most once a second, with how many there were: an outage must not flood the log. */
   #degradedSince = 0;
   #degradedCount = 0;
 
-  constructor(catalog: CatalogSource, fanout: Fanout, maxFanout: number, log: Logger) {
+  constructor(catalog: CatalogSource, engine: Engine, log: Logger) {
     this.#catalog = catalog;
-    this.#fanout = fanout;
-    this.#maxFanout = maxFanout;
+    this.#engine = engine;
     this.#log = log;
-  }
-
-  #routingFor(config: Catalog['config'], fanout: number | undefined): Readonly<RoutingOptions> {
-    if (this.#routing?.config !== config) {
-      const base = config.routing;
-      const byFanout = new Map<number | undefined, Readonly<RoutingOptions>>([[undefined, base]]);
-      for (let f = 1; f <= this.#maxFanout; f++) byFanout.set(f, Object.freeze({ ...base, maxFanout: f }));
-      this.#routing = { config, byFanout };
-    }
-    return this.#routing.byFanout.get(fanout) ?? { ...config.routing, maxFanout: fanout ?? config.routing.maxFanout };
   }
 
   /** Runs the gating model once so the first request does not pay for compilation and first-use allocations. */
   warmUp(): void {
-    const { gating, shardOfTopic, config } = this.#catalog.current;
-    planRoute(gating, shardOfTopic, 'warm up', config.routing, config.featurizer);
+    this.#engine.warmUp();
   }
 
   async search(body: SearchBody): Promise<SearchResponse> {
     const started = performance.now();
-    // One snapshot for the whole search: a catalog swapped in meanwhile serves the next one.
-    const { gating, shardOfTopic, config, docs } = this.#catalog.current;
-    const routing = this.#routingFor(config, body.fanout);
-    const plan = planRoute(gating, shardOfTopic, body.query, routing, config.featurizer);
-    const { answers, failures } = await this.#fanout.query(plan.byShard, body.query, body.k);
-    if (answers.length === 0 && failures.length > 0) {
-      throw new ShardUnavailableError(failures.map((f) => f.shard).join(','), failures.map((f) => f.error.message).join('; '));
-    }
-    const lists = answers.map((a) => a.hits.map((h: ShardHit) => ({ ...h, shard: a.shard })));
-    const results = mergeHits(lists, body.k).map((h) => ({ id: h.id, docid: h.docid, score: h.score, shard: h.shard, title: docs.get(h.id)?.title ?? '' }));
-    if (failures.length > 0) this.#noteDegraded(failures);
+    // Read in the same turn of the event loop as the engine reads its routing table: the
+    // titles come from the catalog the query was routed with.
+    const { docs } = this.#catalog.current;
+    const result = await this.#engine.search(body.query, { k: body.k, fanout: body.fanout });
+    if (result.failures.length > 0) this.#noteDegraded(result.failures);
     return {
-      results,
-      routed: plan.routed.map((r) => ({ topic: r.topic, p: Math.exp(r.logp) })),
+      results: result.hits.map((h) => ({ id: h.id, docid: h.docid, score: h.score, shard: h.shard, title: h.title ?? docs.get(h.id)?.title ?? '' })),
+      routed: result.routed.map((r) => ({ topic: r.topic, p: Math.exp(r.logp) })),
       took_ms: performance.now() - started,
-      degraded: failures.length > 0,
-      missing_shards: failures.map((f) => f.shard).sort(),
-      answered_by: answers.map((a) => ({ shard: a.shard, replica: a.replica, version: a.version })).sort((a, b) => a.shard.localeCompare(b.shard)),
+      degraded: result.failures.length > 0,
+      missing_shards: result.failures.map((f) => f.shard),
+      answered_by: result.answers,
     };
   }
 

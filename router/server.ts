@@ -7,12 +7,13 @@ import { loadCatalog, type Catalog, type CatalogSource } from './catalog.ts';
 import { RegistryCatalog } from './registry-catalog.ts';
 import { Registry } from '../shared/registry/registry.ts';
 import type { RouterConfig } from './config.ts';
-import { Fanout } from './fanout.ts';
+import { BusSearcher } from '../shared/search/bus-searcher.ts';
+import { Engine } from '../shared/search/engine.ts';
 import { httpServerOptions } from './http-timeouts.ts';
 import { LatencyWindow } from './latency-window.ts';
 import { RouterMetrics } from './metrics.ts';
 import { SearchService } from './search.ts';
-import { followHeartbeats, ShardView } from './shard-view.ts';
+import { followHeartbeats, ShardView } from '../shared/bus/shard-view.ts';
 import { ClusterStatus } from './status.ts';
 
 /** A running router: its URL, and how to stop it. */
@@ -35,11 +36,11 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ro
   let modelBus: Bus | undefined;
   let catalog: (CatalogSource & { close(): Promise<void> }) | undefined;
   try {
-    bus = await connectBus({ url: config.natsUrl, name: 'dsi-router', ...config.credentials, log });
+    bus = await connectBus({ ...config.nats, name: 'dsi-router', log });
     if (config.indexDir === undefined) {
       // Registry reads and model downloads on a connection of their own, so a large download never queues ahead of shard replies.
-      modelBus = await connectBus({ url: config.natsUrl, name: 'dsi-router-models', ...config.credentials, log });
-      catalog = await RegistryCatalog.open(await Registry.open(modelBus), log, { url: config.natsUrl, ...config.credentials });
+      modelBus = await connectBus({ ...config.nats, name: 'dsi-router-models', log });
+      catalog = await RegistryCatalog.open(await Registry.open(modelBus), log, config.nats);
     } else {
       catalog = staticCatalog(await loadCatalog(config.indexDir));
     }
@@ -50,13 +51,13 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ro
 
     const latency = new Map<string, LatencyWindow>();
     const metrics = new RouterMetrics(() => source.current.shards, view);
-    const fanout = new Fanout(bus, view, (shard, ms, outcome) => {
+    const searcher = new BusSearcher(bus, view, (shard, ms, outcome) => {
       metrics.observeShard(shard, ms, outcome);
       let window = latency.get(shard);
       if (!window) latency.set(shard, (window = new LatencyWindow(config.latencyWindow)));
       window.record(ms);
     }, { deadlineMs: config.deadlineMs });
-    const search = new SearchService(source, fanout, config.limits.maxFanout, log);
+    const search = new SearchService(source, new Engine(source, searcher), log);
     search.warmUp();
     if (source instanceof RegistryCatalog) {
       source.onChange((next) => view.track(next.shards.map((s) => s.id)));

@@ -2,7 +2,7 @@ import type { Bus } from '../shared/bus/connection.ts';
 import type { ShardFigures } from '../shared/registry/records.ts';
 import type { CatalogSource } from './catalog.ts';
 import type { LatencyWindow } from './latency-window.ts';
-import type { ReplicaStatus, ShardView } from './shard-view.ts';
+import type { ReplicaStatus, ShardView } from '../shared/bus/shard-view.ts';
 
 /** What GET /v1/shards and GET /readyz report, assembled from the catalog, the shard view and the latency windows. */
 export interface ShardStatus {

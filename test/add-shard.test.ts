@@ -116,7 +116,7 @@ async function servedVersion(shard: string): Promise<number | null> {
 }
 
 describe('dsi add-shard on a local index', () => {
-  it('grows the index folder by one shard that the in-process pipeline answers from', async () => {
+  it('grows the index folder by one shard that the search in process answers from', async () => {
     const localIndex = join(work, 'local-index');
     cpSync(join(work, 'index'), localIndex, { recursive: true });
     const added = await runDsi(['add-shard', '--index', localIndex, '--corpus', addedDir, '--id', 'py']);

@@ -1,16 +1,18 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../shared/model/backend.ts';
 import { ArtifactError } from '../shared/errors.ts';
-import { LocalPipeline } from '../cluster/pipeline.ts';
+import { openIndex, verifyIndex } from '../shared/artifact/index-artifact.ts';
+import { LocalIndex } from '../cluster/local-index.ts';
 import { DEMO_CORPUS, runDsi } from './helpers/cli.ts';
 
 /**
  * End to end on the demo collection shipped in the repo: `dsi index` trains a real (small)
- * index, `dsi eval` and `dsi query` answer from it, and a damaged artifact is refused.
+ * index, `dsi eval` and `dsi query` answer from it, a damaged artifact is refused, and
+ * `--out` replaces only an index.
  */
 let work: string;
 let indexDir: string;
@@ -56,7 +58,7 @@ describe('dsi eval', () => {
       expect(typeof report.dsi[key]).toBe('number');
       expect(typeof report.bm25[key]).toBe('number');
     }
-    // Test documents were indexed from their text alone (no training query): the pipeline
+    // Test documents were indexed from their text alone (no training query): the search
     // still has to find most of them in its top 10.
     expect(report.dsi['hits@10']).toBeGreaterThan(0.6);
     expect(report.dsi['hits@1']).toBeLessThanOrEqual(report.dsi['hits@10']);
@@ -81,17 +83,17 @@ describe('dsi query', () => {
   });
 });
 
-describe('the in-process pipeline', () => {
+describe('the search in process', () => {
   it('leaks no tensors across queries', async () => {
     await initBackend({ prefer: 'wasm' });
-    const { pipeline } = await LocalPipeline.open(indexDir);
+    const { index } = await LocalIndex.open(indexDir);
     try {
-      pipeline.search('warm up', 10);
+      await index.search('warm up', 10);
       const before = tf.memory().numTensors;
-      for (const q of ['image viewer', 'python library for http', 'documentation', 'kernel module', '']) pipeline.search(q || 'x', 10);
+      for (const q of ['image viewer', 'python library for http', 'documentation', 'kernel module', '']) await index.search(q || 'x', 10);
       expect(tf.memory().numTensors).toBe(before);
     } finally {
-      pipeline.dispose();
+      index.dispose();
     }
   });
 
@@ -102,7 +104,7 @@ describe('the in-process pipeline', () => {
     const bytes = readFileSync(weights);
     bytes[100] = bytes[100]! ^ 0xff;
     writeFileSync(weights, bytes);
-    await expect(LocalPipeline.open(copy)).rejects.toBeInstanceOf(ArtifactError);
+    await expect(LocalIndex.open(copy)).rejects.toBeInstanceOf(ArtifactError);
     const result = await runDsi(['query', '--index', copy, 'image viewer']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/weights\.bin: checksum mismatch/);
@@ -123,4 +125,48 @@ describe('bad input to dsi index', () => {
     expect(result.stderr).toMatch(/corpus\.jsonl: not found/);
     expect(existsSync(out)).toBe(false);
   });
+});
+
+describe('dsi index --out', () => {
+  /** Every file under a folder with its bytes, to check a folder was left exactly as it was. */
+  function snapshot(root: string, into = new Map<string, string>(), prefix = ''): Map<string, string> {
+    for (const e of readdirSync(root, { withFileTypes: true })) {
+      if (e.isDirectory()) snapshot(join(root, e.name), into, `${prefix}${e.name}/`);
+      else into.set(`${prefix}${e.name}`, readFileSync(join(root, e.name)).toString('base64'));
+    }
+    return into;
+  }
+
+  it("refuses a folder holding someone's files with one line and exit code 2, and leaves the files intact", async () => {
+    const mine = join(work, 'someones-folder');
+    mkdirSync(join(mine, 'thesis'), { recursive: true });
+    writeFileSync(join(mine, 'thesis', 'chapter-1.tex'), '\\section{Introduction}');
+    writeFileSync(join(mine, 'todo.txt'), 'back up the thesis');
+    const before = snapshot(mine);
+    const result = await runDsi(['index', '--corpus', DEMO_CORPUS, '--out', mine]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/someones-folder is not empty and holds no index/);
+    expect(snapshot(mine)).toEqual(before);
+    expect(readdirSync(work).filter((f) => f.startsWith('someones-folder'))).toEqual(['someones-folder']);
+  });
+
+  it('rebuilds over an existing index by swapping the new one in whole; a rebuild that fails leaves the old one as it was', async () => {
+    const out = join(work, 'rebuilt');
+    cpSync(indexDir, out, { recursive: true });
+    const before = snapshot(out);
+
+    const failed = await runDsi(['index', '--corpus', join(work, 'no-such-dir'), '--out', out]);
+    expect(failed.code).toBe(1);
+    expect(snapshot(out)).toEqual(before);
+
+    const rebuilt = await runDsi(['index', '--corpus', DEMO_CORPUS, '--out', out, '--shards', '2', '--seed', '4', '--epochs', '1', '--gating-epochs', '1']);
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    const manifest = await openIndex(out);
+    expect(manifest.config.seed).toBe(4);
+    await expect(verifyIndex(out, manifest)).resolves.toBeUndefined();
+    // Nothing of the old index is left in the new one, and no staging or old folder beside it.
+    expect([...snapshot(out).keys()].sort()).toEqual(['manifest.json', ...Object.keys(manifest.files)].sort());
+    expect(readdirSync(work).filter((f) => f.startsWith('rebuilt'))).toEqual(['rebuilt']);
+  }, 120_000);
 });

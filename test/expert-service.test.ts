@@ -11,10 +11,11 @@ import { HeartbeatSchema, PROTOCOL_VERSION, SearchReplySchema, Subjects, type He
 import { BadInputError, ErrorCode } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
 import { initBackend, tfMemory } from '../shared/model/backend.ts';
-import { searchShard } from '../experts/expert-search.ts';
-import { loadExpert, type LoadedExpert } from '../experts/expert-store.ts';
+import { searchExpert } from '../shared/model/expert/search-expert.ts';
+import { loadExpert, type LoadedExpert } from '../shared/model/expert/expert-store.ts';
 import { ExpertService } from '../experts/service.ts';
-import { DEFAULT_NATS_URL, natsSettings } from '../cluster/commands/expert-command.ts';
+import { natsAddress } from '../cluster/commands/nats-flags.ts';
+import { DEFAULT_BUS_URL } from '../shared/bus/address.ts';
 import { NoRespondersError } from '../shared/bus/bus-errors.ts';
 import { buildDemoIndex } from './helpers/demo-index.ts';
 import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.ts';
@@ -98,11 +99,11 @@ afterAll(async () => {
 
 describe('NATS settings of dsi expert', () => {
   it('take flags over DSI_NATS_* variables over the local default, and refuse mixed credentials', () => {
-    expect(natsSettings({}, {})).toEqual({ url: DEFAULT_NATS_URL });
-    expect(natsSettings({}, { DSI_NATS_URL: 'nats://env:1', DSI_NATS_TOKEN: 't' })).toEqual({ url: 'nats://env:1', token: 't' });
-    expect(natsSettings({ nats: 'nats://flag:2', user: 'u', pass: 'p' }, { DSI_NATS_URL: 'nats://env:1' })).toEqual({ url: 'nats://flag:2', user: 'u', pass: 'p' });
-    expect(() => natsSettings({ token: 't', user: 'u', pass: 'p' }, {})).toThrow(BadInputError);
-    expect(() => natsSettings({ user: 'u' }, {})).toThrow(BadInputError);
+    expect(natsAddress({}, {})).toEqual({ url: DEFAULT_BUS_URL });
+    expect(natsAddress({}, { DSI_NATS_URL: 'nats://env:1', DSI_NATS_TOKEN: 't' })).toEqual({ url: 'nats://env:1', token: 't' });
+    expect(natsAddress({ nats: 'nats://flag:2', user: 'u', pass: 'p' }, { DSI_NATS_URL: 'nats://env:1' })).toEqual({ url: 'nats://flag:2', user: 'u', pass: 'p' });
+    expect(() => natsAddress({ token: 't', user: 'u', pass: 'p' }, {})).toThrow(BadInputError);
+    expect(() => natsAddress({ user: 'u' }, {})).toThrow(BadInputError);
   });
 });
 
@@ -117,7 +118,7 @@ describe('dsi expert', () => {
     ];
     for (const { query, k } of cases) {
       const before = tfMemory().numTensors;
-      const expected = searchShard(local, query, routedTopics(), { beamWidth: Math.max(config.decode.beamWidth, k), topK: k }, config.featurizer);
+      const expected = searchExpert(local, { query, topics: routedTopics(), k }, config);
       expect(tfMemory().numTensors).toBe(before);
       expect(expected.length).toBeGreaterThan(0);
       for (const subject of [Subjects.search(SHARD), Subjects.replicaSearch(SHARD, replicaA)]) {

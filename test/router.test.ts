@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalPipeline } from '../cluster/pipeline.ts';
+import { LocalIndex } from '../cluster/local-index.ts';
 import { initBackend } from '../shared/model/backend.ts';
 import { buildDemoIndex, demoQueries } from './helpers/demo-index.ts';
 import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.ts';
@@ -12,13 +12,13 @@ import { waitFor } from './helpers/traffic.ts';
 
 /**
  * The router over HTTP against real experts on a real nats-server, one replica per shard:
- * its answers are the in-process pipeline's, bad input gets exact 4xx codes, and the
+ * its answers are those of the same search in process, bad input gets exact 4xx codes, and the
  * status routes say what the cluster is doing. Ends by killing a shard's only expert.
  */
 let work: string;
 let indexDir: string;
 let nats: NatsServerHandle;
-let pipeline: LocalPipeline;
+let local: LocalIndex;
 const processes = new ProcessRegistry();
 const experts = new Map<string, DsiProcess>();
 let base: string;
@@ -33,7 +33,7 @@ beforeAll(async () => {
   for (const shard of ['s0', 's1']) experts.set(shard, processes.spawnDsi(['expert', '--index', indexDir, '--shard', shard, '--nats', nats.url]));
   const router = processes.spawnDsi(['router', '--index', indexDir, '--port', '0', '--nats', nats.url]);
   await initBackend({ prefer: 'wasm' });
-  pipeline = (await LocalPipeline.open(indexDir)).pipeline;
+  local = (await LocalIndex.open(indexDir)).index;
   base = (JSON.parse(await router.waitForLine(/router listening/)) as { url: string }).url;
   await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 20_000);
 }, 120_000);
@@ -41,24 +41,24 @@ beforeAll(async () => {
 afterAll(async () => {
   await processes.killAll();
   await nats?.stop();
-  pipeline?.dispose();
+  local?.dispose();
   rmSync(work, { recursive: true, force: true });
 });
 
 describe('POST /v1/search', () => {
-  it('answers exactly what the in-process pipeline answers', async () => {
+  it('answers exactly what the same search answers in process', async () => {
     expect(QUERIES.length).toBeGreaterThan(20);
     for (const query of QUERIES) {
       for (const [k, fanout] of [[10, undefined], [3, 1], [25, 4]] as const) {
         const { status, body } = await search({ query, k, ...(fanout ? { fanout } : {}) });
         expect(status).toBe(200);
-        const local = pipeline.search(query, k, fanout);
+        const expected = await local.search(query, k, fanout);
         expect(body.degraded).toBe(false);
         expect(body.missing_shards).toEqual([]);
-        expect(body.results.map((r) => [r.id, r.docid, r.shard])).toEqual(local.hits.map((h) => [h.id, h.docid, h.shard]));
-        body.results.forEach((r, i) => expect(r.score).toBeCloseTo(local.hits[i]!.score, 9));
-        expect(body.routed.map((r) => r.topic)).toEqual(local.routed.map((r) => r.topic));
-        body.routed.forEach((r, i) => expect(r.p).toBeCloseTo(Math.exp(local.routed[i]!.logp), 9));
+        expect(body.results.map((r) => [r.id, r.docid, r.shard])).toEqual(expected.hits.map((h) => [h.id, h.docid, h.shard]));
+        body.results.forEach((r, i) => expect(r.score).toBeCloseTo(expected.hits[i]!.score, 9));
+        expect(body.routed.map((r) => r.topic)).toEqual(expected.routed.map((r) => r.topic));
+        body.routed.forEach((r, i) => expect(r.p).toBeCloseTo(Math.exp(expected.routed[i]!.logp), 9));
       }
     }
   });
@@ -204,8 +204,8 @@ describe('the OpenAPI contract', () => {
 describe('a shard with no expert left', () => {
   it('answers from the other shard as degraded, or 503 when the query needs only the dead one, and is not ready', async () => {
     const shardOf = (topic: number) => (JSON.parse(readFileSync(join(indexDir, 'manifest.json'), 'utf8')) as { shards: { id: string; topics: number[] }[] }).shards.find((s) => s.topics.includes(topic))!.id;
-    const both = QUERIES.find((q) => new Set(pipeline.search(q, 10).routed.map((r) => shardOf(r.topic))).size === 2);
-    const onlyS1 = QUERIES.find((q) => pipeline.search(q, 10, 1).routed.every((r) => shardOf(r.topic) === 's1'));
+    const both = QUERIES.find((q) => new Set(local.engine.route(q).routed.map((r) => shardOf(r.topic))).size === 2);
+    const onlyS1 = QUERIES.find((q) => local.engine.route(q, 1).routed.every((r) => shardOf(r.topic) === 's1'));
     expect(both, 'a query routed to both shards').toBeDefined();
     expect(onlyS1, 'a query routed to s1 alone').toBeDefined();
 

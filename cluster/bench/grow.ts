@@ -22,10 +22,10 @@ import { defaultIndexConfig, type IndexConfig } from '../../shared/config.ts';
 import { parseDocId } from '../../shared/docids/build.ts';
 import { createLogger } from '../../shared/log.ts';
 import { initBackend } from '../../shared/model/backend.ts';
-import { loadGating } from '../../shared/model/gating-store.ts';
+import { loadGating } from '../../shared/model/gating/gating-store.ts';
 import { createProgress } from '../../shared/progress.ts';
 import { featurize } from '../../shared/text/featurizer.ts';
-import { buildIndex } from '../build/build-index.ts';
+import { buildIndex } from '../indexing/build-index.ts';
 import { addShard } from '../ops/add-shard.ts';
 import { clusterModelsOfIndex } from '../ops/cluster-models.ts';
 import { retrainShard } from '../ops/retrain-shard.ts';
@@ -110,6 +110,7 @@ gating.dispose();
 const lateIds = new Set(lateDocs.map((d) => d.id));
 const retrained = await retrainShard({
   config,
+  topicCount: current.topicCount,
   shard: target,
   added: { docs: lateDocs, queries: { train: pairsOf(config.trainSplit, (id) => lateIds.has(id)), heldout: pairsOf(config.reportSplit, (id) => lateIds.has(id)) } },
   mode: 'continue',
@@ -117,6 +118,7 @@ const retrained = await retrainShard({
   outDir: join(work, 'retrain'),
   log,
   progress,
+  childEnv,
 });
 
 const r = (x: number | null, digits = 3) => (x === null ? null : +x.toFixed(digits));

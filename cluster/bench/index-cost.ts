@@ -15,7 +15,7 @@ import { defaultIndexConfig } from '../../shared/config.ts';
 import { createLogger } from '../../shared/log.ts';
 import { initBackend } from '../../shared/model/backend.ts';
 import { createProgress } from '../../shared/progress.ts';
-import { buildIndex } from '../build/build-index.ts';
+import { buildIndex } from '../indexing/build-index.ts';
 
 const { values } = parseArgs({
   options: { corpus: { type: 'string', default: 'data/demo' }, shards: { type: 'string', default: '4' }, epochs: { type: 'string' }, out: { type: 'string' } },

@@ -11,7 +11,8 @@
 import { initBackend } from '../../shared/model/backend.ts';
 import { loadCorpus, loadQueries, loadSplit } from '../../shared/beir/reader.ts';
 import { featurize } from '../../shared/text/featurizer.ts';
-import { LocalPipeline } from '../pipeline.ts';
+import { beamFor } from '../../shared/model/expert/search-expert.ts';
+import { LocalIndex } from '../local-index.ts';
 
 const [indexDir, corpusDir, split = 'dev', limitArg = '1500'] = process.argv.slice(2);
 if (!indexDir || !corpusDir) {
@@ -19,27 +20,27 @@ if (!indexDir || !corpusDir) {
   process.exit(2);
 }
 await initBackend({ prefer: 'auto' });
-const { pipeline } = await LocalPipeline.open(indexDir);
+const { index } = await LocalIndex.open(indexDir);
 const { docIndex } = await loadCorpus(corpusDir);
 const queries = await loadQueries(corpusDir);
 const where = new Map<string, { shard: string; local: number; topic: number }>();
-for (const [shard, e] of pipeline.experts) e.docIds.forEach((id, i) => where.set(id, { shard, local: i, topic: e.model.trie.pathOf(e.model.trie.leafOfDoc(i))[0]! }));
+for (const [shard, e] of index.experts) e.docIds.forEach((id, i) => where.set(id, { shard, local: i, topic: e.model.trie.pathOf(e.model.trie.leafOfDoc(i))[0]! }));
 const qrels = [...(await loadSplit(corpusDir, split, queries, docIndex))].slice(0, Number(limitArg));
 const count = { n: 0, routed: 0, gatingTop1: 0, pipeline1: 0, pipeline10: 0, trueTopic1: 0, trueTopic10: 0, shardRoot10: 0 };
-const beam = { beamWidth: pipeline.config.decode.beamWidth, topK: 10 };
+const beam = beamFor(10, index.config.decode.beamWidth);
 for (const [queryId, relevant] of qrels) {
   const text = queries.get(queryId)!;
   const id = [...relevant][0]!;
   const w = where.get(id)!;
-  const result = pipeline.search(text, 10);
+  const result = await index.search(text, 10);
   count.n++;
   if (result.routed.some((r) => r.topic === w.topic)) count.routed++;
   if (result.routed[0]?.topic === w.topic) count.gatingTop1++;
   const ids = result.hits.map((h) => h.id);
   if (ids.includes(id)) count.pipeline10++;
   if (ids[0] === id) count.pipeline1++;
-  const { model } = pipeline.experts.get(w.shard)!;
-  const v = model.encode([model.encoder.vocabulary.encode(featurize(text, pipeline.config.featurizer))]);
+  const { model } = index.experts.get(w.shard)!;
+  const v = model.encode([model.encoder.vocabulary.encode(featurize(text, index.config.featurizer))]);
   const fromTopic = model.search(v, 0, [{ node: model.topicNode(w.topic), logp: 0 }], beam).map((h) => h.doc);
   if (fromTopic.includes(w.local)) count.trueTopic10++;
   if (fromTopic[0] === w.local) count.trueTopic1++;
@@ -47,4 +48,4 @@ for (const [queryId, relevant] of qrels) {
 }
 const { n, ...rest } = count;
 console.log(JSON.stringify({ split, queries: n, ...Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, +(v / Math.max(n, 1)).toFixed(3)])) }));
-pipeline.dispose();
+index.dispose();

@@ -1,6 +1,6 @@
 /**
  * What serving costs: throughput and latency of POST /v1/search on a whole cluster
- * started with `dsi up`, next to the in-process pipeline on the same queries (the
+ * started with `dsi up`, next to the same search in process on the same queries (the
  * floor: no HTTP, no NATS, no process hops).
  *
  *   npm run bench:serve -- --index DIR [--queries FILE] [--duration S] [--replicas N]
@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../shared/log.ts';
 import { initBackend } from '../../shared/model/backend.ts';
-import { LocalPipeline } from '../pipeline.ts';
+import { LocalIndex } from '../local-index.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const CONCURRENCY = [1, 16, 64] as const;
@@ -78,26 +78,26 @@ try {
 printTable(rows);
 if (values.out) writeFileSync(values.out, `${JSON.stringify({ index: indexDir, queries: values.queries, backend, duration_s: durationS, replicas: Number(values.replicas), at: new Date().toISOString(), rows }, null, 2)}\n`);
 
-/** The same queries through LocalPipeline.search in this process, one after another, for as long as one HTTP run lasts. */
+/** The same queries through LocalIndex.search in this process, one after another, for as long as one HTTP run lasts. */
 async function inProcess(): Promise<Row> {
-  process.stderr.write('in-process pipeline...\n');
-  const { pipeline } = await LocalPipeline.open(indexDir);
+  process.stderr.write('in-process search...\n');
+  const { index } = await LocalIndex.open(indexDir);
   try {
-    for (let i = 0; i < Math.min(50, queries.length); i++) pipeline.search(queries[i]!, 10);
+    for (let i = 0; i < Math.min(50, queries.length); i++) await index.search(queries[i]!, 10);
     const latencies: number[] = [];
     const started = performance.now();
     const until = started + durationS * 1000;
     for (let i = 0; performance.now() < until; i++) {
       const t = performance.now();
-      pipeline.search(queries[i % queries.length]!, 10);
+      await index.search(queries[i % queries.length]!, 10);
       latencies.push(performance.now() - t);
     }
     const elapsed = (performance.now() - started) / 1000;
     latencies.sort((x, y) => x - y);
     const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]!;
-    return { name: 'in-process pipeline, 1 caller', requests: latencies.length, rps: latencies.length / elapsed, p50_ms: pct(0.5), p99_ms: pct(0.99), non2xx: 0, errors: 0, degraded: 0 };
+    return { name: 'in-process search, 1 caller', requests: latencies.length, rps: latencies.length / elapsed, p50_ms: pct(0.5), p99_ms: pct(0.99), non2xx: 0, errors: 0, degraded: 0 };
   } finally {
-    pipeline.dispose();
+    index.dispose();
   }
 }
 

@@ -12,14 +12,14 @@ import { loadCorpus, loadQueries, loadSplit } from '../../shared/beir/reader.ts'
 import { defaultIndexConfig } from '../../shared/config.ts';
 import { createLogger } from '../../shared/log.ts';
 import { initBackend } from '../../shared/model/backend.ts';
-import { createEncoderWeights, encodeBatch, type EncoderWeights } from '../../shared/model/encoder.ts';
-import { pretrainEncoder } from '../../shared/model/train-encoder.ts';
+import { createEncoderWeights, encodeBatch, type EncoderWeights } from '../../shared/model/tower/encoder.ts';
+import { pretrainEncoder } from '../../shared/model/tower/train-encoder.ts';
 import { fullView, tokenizeDoc } from '../../shared/model/views.ts';
 import { createProgress } from '../../shared/progress.ts';
 import { featurize } from '../../shared/text/featurizer.ts';
 import { mulberry32 } from '../../shared/util/random.ts';
-import { buildVocabulary } from '../../experts/train-expert.ts';
-import { featurizePairs, loadQueryPairs } from '../build/query-pairs.ts';
+import { buildVocabulary } from '../../shared/model/tower/vocabulary.ts';
+import { featurizePairs, loadQueryPairs } from '../indexing/query-pairs.ts';
 
 const { values } = parseArgs({ options: { corpus: { type: 'string' }, split: { type: 'string', default: 'dev' }, epochs: { type: 'string', default: '2' }, limit: { type: 'string', default: '3000' } } });
 if (!values.corpus) {

@@ -9,14 +9,14 @@ import type { Logger } from '../../shared/log.ts';
 import { createProgress } from '../../shared/progress.ts';
 import { REGISTRY_FORMAT } from '../../shared/registry/records.ts';
 import type { Registry } from '../../shared/registry/registry.ts';
-import { followHeartbeats, ShardView } from '../../router/shard-view.ts';
+import { followHeartbeats, ShardView } from '../../shared/bus/shard-view.ts';
 import { loadAddedCollection } from '../ops/added-collection.ts';
 import { addShard, type AddShardResult } from '../ops/add-shard.ts';
 import { checkoutCluster, publishGatingFolder, publishShardFolder } from '../registry/checkout.ts';
 import { addShardToIndex, nextShardId } from '../ops/add-shard-local.ts';
 import { checkNewShardId } from '../ops/added-data.ts';
 import { intFlag, parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
-import { NATS_FLAGS, NATS_FLAGS_HELP, natsSettings } from './expert-command.ts';
+import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress } from './nats-flags.ts';
 import { withRegistry } from './registry-connection.ts';
 import { childEnvironment, RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 
@@ -50,7 +50,7 @@ export const addShardCommand: Command = {
       if (values.index !== undefined) {
         result = await addShardToIndex({ indexDir: values.index, corpusDir, shardId: values.id, work, log, progress, parallel, childEnv });
       } else {
-        const nats = natsSettings(values, ctx.env);
+        const nats = natsAddress(values, ctx.env);
         result = await withRegistry(nats, 'dsi-add-shard', log, async (registry, bus) => {
           const current = await checkoutCluster(registry, join(work, 'current'));
           const added = await loadAddedCollection(corpusDir, { train: current.config.trainSplit, heldout: current.config.reportSplit });
@@ -112,7 +112,7 @@ function formatAddition(r: AddShardResult): string {
   const f = (v: number | null) => (v === null ? '-' : v.toFixed(3));
   let out = `new shard ${r.shard.id}: ${r.shard.docs} documents, topics ${r.shard.topics.join(',')}; trained in ${r.seconds.toFixed(1)} s\n`;
   out += `  index_recall@1 ${f(r.report['index_recall@1'])}  collision_rate ${f(r.report.collision_rate)}  hits@10 ${f(r.report['hits@10'])}\n\n`;
-  out += `old shards, Hits@10 of their held-out queries through the whole pipeline (tolerance ${r.tolerance}, or one query of a shard with fewer than ${Math.round(1 / r.tolerance)}):\nshard  before  after\n`;
+  out += `old shards, Hits@10 of their held-out queries through the whole search (tolerance ${r.tolerance}, or one query of a shard with fewer than ${Math.round(1 / r.tolerance)}):\nshard  before  after\n`;
   for (const s of r.oldShards) out += `${s.id.padEnd(6)} ${f(s.before['hits@10']).padStart(6)} ${f(s.after['hits@10']).padStart(6)}\n`;
   if (r.fanout.to !== r.fanout.from) out += `routing fan-out raised from ${r.fanout.from} to ${r.fanout.to} topics to keep the old shards within the tolerance\n`;
   out += r.withinTolerance ? 'every old shard within tolerance\n' : 'WARNING: an old shard lost more than the tolerance, even with a wider fan-out\n';

@@ -1,5 +1,5 @@
-import { reportingProgress } from '../build/job-progress.ts';
-import { runJob, type BuildJob } from '../build/jobs.ts';
+import { reportingProgress } from '../indexing/job-progress.ts';
+import { runJob, type BuildJob } from '../indexing/jobs.ts';
 import { RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { startRuntime } from './runtime.ts';
 

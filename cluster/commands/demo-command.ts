@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { defaultIndexConfig } from '../../shared/config.ts';
 import { readDocRecords } from '../../shared/artifact/index-artifact.ts';
 import { createProgress } from '../../shared/progress.ts';
-import { buildIndex } from '../build/build-index.ts';
-import { LocalPipeline } from '../pipeline.ts';
+import { buildIndex } from '../indexing/build-index.ts';
+import { LocalIndex } from '../local-index.ts';
 import { parseFlags, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { childEnvironment, RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 import { availableParallelism } from 'node:os';
@@ -25,19 +25,19 @@ export const demoCommand: Command = {
       log.info({ corpus: DEMO_CORPUS, out: DEMO_INDEX }, 'building the demo index');
       await buildIndex({ corpusDir: DEMO_CORPUS, outDir: DEMO_INDEX, configFor: (n) => defaultIndexConfig(n, 2, 1), log, progress: createProgress({ tty: ctx.isTTY, log }), parallel: availableParallelism(), childEnv: childEnvironment(ctx, values, format) });
     }
-    const { pipeline } = await LocalPipeline.open(DEMO_INDEX);
+    const { index } = await LocalIndex.open(DEMO_INDEX);
     try {
       const titles = new Map((await readDocRecords(DEMO_INDEX)).map((d) => [d.id, d.title]));
       for (const q of SAMPLE_QUERIES) {
         const t = performance.now();
-        const result = pipeline.search(q, 3);
+        const result = await index.search(q, 3);
         ctx.stdout.write(`\n"${q}"  (${(performance.now() - t).toFixed(2)} ms, topics ${result.routed.map((r) => r.topic).join(',')})\n`);
-        for (const h of result.hits) ctx.stdout.write(`   ${h.docid.padEnd(10)} ${(titles.get(h.id) ?? '').padEnd(30)} p=${Math.exp(h.score).toFixed(3)}\n`);
+        for (const h of result.hits) ctx.stdout.write(`   ${h.docid.padEnd(10)} ${(h.title ?? titles.get(h.id) ?? '').padEnd(30)} p=${Math.exp(h.score).toFixed(3)}\n`);
       }
       ctx.stdout.write(`\nindex: ${DEMO_INDEX}\ntry:   node bin/dsi.js query --index ${DEMO_INDEX} "your words"\n`);
       return 0;
     } finally {
-      pipeline.dispose();
+      index.dispose();
     }
   },
 };

@@ -1,4 +1,4 @@
-import { LocalPipeline } from '../pipeline.ts';
+import { LocalIndex } from '../local-index.ts';
 import { evaluate, type EvalReport } from '../eval/evaluate.ts';
 import { intFlag, parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
@@ -21,13 +21,13 @@ export const evalCommand: Command = {
     const split = requireFlag(values.split, '--split');
     const limit = intFlag(values.limit, '--limit', 1, 10_000_000);
     await startRuntime(ctx, 'dsi-eval', values);
-    const { pipeline, manifest } = await LocalPipeline.open(indexDir);
+    const { index, manifest } = await LocalIndex.open(indexDir);
     try {
-      const report = await evaluate({ pipeline, manifest, indexDir, corpusDir, split, limit, bm25: !values['no-bm25'] });
+      const report = await evaluate({ index, manifest, indexDir, corpusDir, split, limit, bm25: !values['no-bm25'] });
       ctx.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatReport(report));
       return 0;
     } finally {
-      pipeline.dispose();
+      index.dispose();
     }
   },
 };

@@ -1,13 +1,14 @@
 import { settleWithin, stopSignal, SUPERVISOR_GONE_GRACE_MS } from './stop-signal.ts';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { openIndex, shardDirOf, verifyIndex } from '../../shared/artifact/index-artifact.ts';
+import { LOCAL_INDEX_VERSION, openIndex, shardDirOf, verifyIndex } from '../../shared/artifact/index-artifact.ts';
 import { connectBus } from '../../shared/bus/connection.ts';
 import { BadInputError, BusUnavailableError } from '../../shared/errors.ts';
-import { loadExpert, type LoadedExpert } from '../../experts/expert-store.ts';
+import { loadExpert, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
 import { fetchShardModel, fetchShardModelInWorker } from '../../experts/fetch-model.ts';
 import { ShardFollower } from '../../experts/shard-follower.ts';
 import type { Manifest, ShardEntry } from '../../shared/artifact/manifest.ts';
+import type { BusAddress } from '../../shared/bus/address.ts';
 import type { Bus } from '../../shared/bus/connection.ts';
 import type { IndexConfig } from '../../shared/config.ts';
 import type { Logger } from '../../shared/log.ts';
@@ -15,42 +16,11 @@ import { Registry } from '../../shared/registry/registry.ts';
 import { newReplicaId } from '../../experts/replica-id.ts';
 import { ExpertService } from '../../experts/service.ts';
 import { parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
+import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress } from './nats-flags.ts';
 import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
-
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
 /** How long each step of a drain may take once dsi up is gone (see stop-signal.ts). */
 const SUPERVISOR_DRAIN_MS = 3 * SUPERVISOR_GONE_GRACE_MS;
-
-/** A shard served straight from an index folder has one model: version 1. */
-const LOCAL_INDEX_VERSION = 1;
-
-export const NATS_FLAGS = {
-  nats: { type: 'string' },
-  token: { type: 'string' },
-  user: { type: 'string' },
-  pass: { type: 'string' },
-} as const;
-
-export const NATS_FLAGS_HELP = '[--nats URL] [--token T | --user U --pass P]';
-
-export interface NatsSettings {
-  readonly url: string;
-  readonly token?: string;
-  readonly user?: string;
-  readonly pass?: string;
-}
-
-/** Where and as whom to connect: flags first, then DSI_NATS_URL / _TOKEN / _USER / _PASS, then the local default. */
-export function natsSettings(flags: { nats?: string; token?: string; user?: string; pass?: string }, env: NodeJS.ProcessEnv): NatsSettings {
-  const url = flags.nats ?? env.DSI_NATS_URL ?? DEFAULT_NATS_URL;
-  const token = flags.token ?? env.DSI_NATS_TOKEN;
-  const user = flags.user ?? env.DSI_NATS_USER;
-  const pass = flags.pass ?? env.DSI_NATS_PASS;
-  if (token && (user || pass)) throw new BadInputError('give either --token or --user/--pass, not both (flags or DSI_NATS_* variables)');
-  if (Boolean(user) !== Boolean(pass)) throw new BadInputError('--user and --pass go together');
-  return Object.freeze({ url, ...(token ? { token } : {}), ...(user && pass ? { user, pass } : {}) });
-}
 
 export const expertCommand: Command = {
   summary: 'serve one shard over NATS: from the registry (follows new versions) or from a local index (runs until SIGTERM or SIGINT, then drains)',
@@ -58,7 +28,7 @@ export const expertCommand: Command = {
   async run(argv, ctx) {
     const { values } = parseFlags(argv, { index: { type: 'string' }, shard: { type: 'string' }, ...NATS_FLAGS, ...RUNTIME_FLAGS });
     const shardId = requireFlag(values.shard, '--shard');
-    const nats = natsSettings(values, ctx.env);
+    const nats = natsAddress(values, ctx.env);
     // With --index the manifest alone says whether the shard exists: a typo fails before the backend starts.
     const local = values.index === undefined ? undefined : await localShardEntry(values.index, shardId);
 
@@ -126,7 +96,7 @@ async function loadLocalShard({ indexDir, manifest, shard }: Awaited<ReturnType<
 }
 
 /** Everything from NATS: the index record (how to featurize and decode), the shard record, and the model it names. */
-async function loadRegistryShard(bus: Bus, nats: NatsSettings, shardId: string, log: Logger): Promise<ServedShard> {
+async function loadRegistryShard(bus: Bus, nats: BusAddress, shardId: string, log: Logger): Promise<ServedShard> {
   const registry = await Registry.open(bus);
   const index = await registry.index();
   const record = await registry.shard(shardId);

@@ -1,7 +1,7 @@
 import { defaultIndexConfig, IndexConfigSchema, type IndexConfig } from '../../shared/config.ts';
 import { BadInputError } from '../../shared/errors.ts';
 import { createProgress } from '../../shared/progress.ts';
-import { buildIndex } from '../build/build-index.ts';
+import { buildIndex } from '../indexing/build-index.ts';
 import { intFlag, parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { childEnvironment, RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 import { availableParallelism } from 'node:os';

@@ -1,6 +1,6 @@
 import { BadInputError } from '../../shared/errors.ts';
 import { readDocRecords } from '../../shared/artifact/index-artifact.ts';
-import { LocalPipeline } from '../pipeline.ts';
+import { LocalIndex } from '../local-index.ts';
 import { intFlag, parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 
@@ -14,13 +14,13 @@ export const queryCommand: Command = {
     const text = positionals.join(' ').trim();
     if (!text) throw new BadInputError('give the query text, e.g. dsi query --index DIR "image viewer"');
     await startRuntime(ctx, 'dsi-query', { ...values, 'log-level': values['log-level'] ?? 'warn' });
-    const { pipeline } = await LocalPipeline.open(indexDir);
+    const { index } = await LocalIndex.open(indexDir);
     try {
       const titles = new Map((await readDocRecords(indexDir)).map((d) => [d.id, d.title]));
       const t = performance.now();
-      const result = pipeline.search(text, k);
+      const result = await index.search(text, k);
       const tookMs = performance.now() - t;
-      const hits = result.hits.map((h) => ({ ...h, title: titles.get(h.id) ?? '' }));
+      const hits = result.hits.map((h) => ({ ...h, title: h.title ?? titles.get(h.id) ?? '' }));
       if (values.json) {
         ctx.stdout.write(`${JSON.stringify({ results: hits, routed: result.routed.map((r) => ({ topic: r.topic, p: Math.exp(r.logp) })), took_ms: tookMs })}\n`);
       } else {
@@ -29,7 +29,7 @@ export const queryCommand: Command = {
       }
       return 0;
     } finally {
-      pipeline.dispose();
+      index.dispose();
     }
   },
 };

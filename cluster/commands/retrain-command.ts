@@ -8,9 +8,9 @@ import { retrainShard } from '../ops/retrain-shard.ts';
 import type { ShardChecks } from '../ops/types.ts';
 import { checkoutShard, publishShardFolder } from '../registry/checkout.ts';
 import { intFlag, parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
-import { NATS_FLAGS, NATS_FLAGS_HELP, natsSettings } from './expert-command.ts';
+import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress } from './nats-flags.ts';
 import { withRegistry } from './registry-connection.ts';
-import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
+import { childEnvironment, RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 
 export const retrainCommand: Command = {
   summary: "retrain one shard's expert (optionally with added documents), check it, and publish it as the next version if it is not worse",
@@ -28,8 +28,8 @@ export const retrainCommand: Command = {
     });
     const shardId = requireFlag(values.shard, '--shard');
     const epochs = intFlag(values.epochs, '--epochs', 1, 1000);
-    const nats = natsSettings(values, ctx.env);
-    const { log } = await startRuntime(ctx, 'dsi-retrain', values);
+    const nats = natsAddress(values, ctx.env);
+    const { log, format } = await startRuntime(ctx, 'dsi-retrain', values);
     const work = await mkdtemp(join(tmpdir(), `dsi-retrain-${shardId}-`));
     try {
       return await withRegistry(nats, 'dsi-retrain', log, async (registry) => {
@@ -39,7 +39,8 @@ export const retrainCommand: Command = {
         if (added && added.docs.length === 0) throw new BadInputError(`${values.add}: the corpus has no documents`);
         const shard = await checkoutShard(registry, record, join(work, 'current'));
         const mode = values.scratch ? 'scratch' : 'continue';
-        const result = await retrainShard({ config: index.config, shard, added, epochs, mode, outDir: join(work, 'candidate'), log, progress: createProgress({ tty: ctx.isTTY, log }) });
+        const progress = createProgress({ tty: ctx.isTTY, log });
+        const result = await retrainShard({ config: index.config, topicCount: index.topics, shard, added, epochs, mode, outDir: join(work, 'candidate'), log, progress, childEnv: childEnvironment(ctx, values, format) });
         const publish = result.notWorse || values.force === true;
         let version: number | null = null;
         if (publish) {

@@ -1,5 +1,5 @@
 import { parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
-import { NATS_FLAGS, NATS_FLAGS_HELP, natsSettings } from './expert-command.ts';
+import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress } from './nats-flags.ts';
 import { withRegistry } from './registry-connection.ts';
 import { commandLogger, RUNTIME_FLAGS } from './runtime.ts';
 
@@ -9,7 +9,7 @@ export const rollbackCommand: Command = {
   async run(argv, ctx) {
     const { values } = parseFlags(argv, { shard: { type: 'string' }, ...NATS_FLAGS, ...RUNTIME_FLAGS });
     const shard = requireFlag(values.shard, '--shard');
-    const nats = natsSettings(values, ctx.env);
+    const nats = natsAddress(values, ctx.env);
     const { log } = commandLogger(ctx, 'dsi-rollback', values, 'warn');
     const record = await withRegistry(nats, 'dsi-rollback', log, (registry) => registry.rollbackShard(shard));
     ctx.stdout.write(`shard ${shard}: version ${record.current.version} is current again (was ${record.previous?.version}); ${record.current.note}\n`);

@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HEARTBEAT_INTERVAL_MS } from '../../shared/bus/protocol.ts';
 import { commandLogger } from './runtime.ts';
 import type { ShardRecord } from '../../shared/registry/records.ts';
-import { followHeartbeats, ShardView } from '../../router/shard-view.ts';
+import { followHeartbeats, ShardView } from '../../shared/bus/shard-view.ts';
 import { parseFlags, type Command } from './context.ts';
-import { NATS_FLAGS, NATS_FLAGS_HELP, natsSettings } from './expert-command.ts';
+import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress } from './nats-flags.ts';
 import { withRegistry } from './registry-connection.ts';
 
 /** One row of `dsi status`: the registry's view of a shard and the replicas heard from. Field names follow GET /v1/shards. */
@@ -32,7 +32,7 @@ export const statusCommand: Command = {
   usage: `dsi status [--json] ${NATS_FLAGS_HELP}`,
   async run(argv, ctx) {
     const { values } = parseFlags(argv, { json: { type: 'boolean' }, ...NATS_FLAGS, 'log-level': { type: 'string' }, 'log-format': { type: 'string' } });
-    const nats = natsSettings(values, ctx.env);
+    const nats = natsAddress(values, ctx.env);
     const { log } = commandLogger(ctx, 'dsi-status', values, 'warn');
     const rows = await withRegistry(nats, 'dsi-status', log, async (registry, bus) => {
       const records = await registry.shards();

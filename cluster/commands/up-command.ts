@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ROUTER_DEFAULTS } from '../../router/config.ts';
+import type { BusAddress } from '../../shared/bus/address.ts';
 import { BadInputError } from '../../shared/errors.ts';
 import { describeExit } from '../up/children.ts';
 import { LocalCluster } from '../up/cluster.ts';
 import { stopSignal } from './stop-signal.ts';
 import { intFlag, parseFlags, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
-import { NATS_FLAGS, NATS_FLAGS_HELP, natsSettings } from './expert-command.ts';
+import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress, natsEnv, natsUrlGiven } from './nats-flags.ts';
 import { childEnvironment, RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 import { ACCESS_FLAGS, ACCESS_FLAGS_HELP, accessEnv, accessSettings } from './access-flags.ts';
 
@@ -31,25 +32,23 @@ export const upCommand: Command = {
     // --demo may name no index: the demo's own; without --demo, --index is required.
     const demo = values.demo ? await import('../up/demo.ts') : undefined;
     const indexDir = values.index ?? (demo ? (await import('./demo-command.ts')).DEMO_INDEX : undefined);
-    const joinNats = values.nats ?? ctx.env.DSI_NATS_URL;
+    const joinNats = natsUrlGiven(values, ctx.env);
     // Without an index to publish, the cluster serves what the registry of a running NATS holds.
     if (!indexDir && joinNats === undefined) throw new BadInputError('--index is required (or --demo, or --nats URL to serve what its registry holds)');
     const port = intFlag(values.port, '--port', 0, 65_535) ?? ROUTER_DEFAULTS.port;
     const replicas = intFlag(values.replicas, '--replicas', 1, 64) ?? 1;
     const deadlineMs = intFlag(values['deadline-ms'], '--deadline-ms', 1, 600_000);
-    const given = natsSettings(values, ctx.env);
+    const given = natsAddress(values, ctx.env);
     // The bus of a NATS server started here is closed by default: with no credentials given,
     // it requires a random token, which every process started here gets (and nobody else).
     const generatedToken = joinNats === undefined && !given.token && !given.user ? randomBytes(24).toString('base64url') : undefined;
-    const nats = generatedToken ? { ...given, token: generatedToken } : given;
+    const nats: BusAddress = generatedToken ? { ...given, token: generatedToken } : given;
     const access = accessSettings(values, ctx.env);
     const { log, format } = await startRuntime(ctx, 'dsi-up', values);
 
     // Children find their NATS credentials and runtime settings in the environment, which
     // keeps secrets out of `ps`, and log in this process's format.
-    const childEnv = childEnvironment(ctx, values, format);
-    if (nats.token) childEnv.DSI_NATS_TOKEN = nats.token;
-    if (nats.user && nats.pass) Object.assign(childEnv, { DSI_NATS_USER: nats.user, DSI_NATS_PASS: nats.pass });
+    const childEnv = { ...childEnvironment(ctx, values, format), ...natsEnv(nats) };
     // The router reads its tokens and rate limit from here (a file named by a flag is read once, above).
     delete childEnv.DSI_AUTH_TOKENS_FILE;
     Object.assign(childEnv, accessEnv(access));
@@ -68,9 +67,9 @@ export const upCommand: Command = {
       node: process.execPath,
       dsiBin: DSI_BIN,
       childEnv,
+      // With credentials given, a NATS server started here requires them.
       credentials: { token: nats.token, user: nats.user, pass: nats.pass },
-      // With credentials given, a NATS server started here requires them; the router's probes carry a token when it needs one.
-      natsAuth: joinNats === undefined ? { token: nats.token, user: nats.user, pass: nats.pass } : undefined,
+      // The router's probes carry a token when it needs one.
       authToken: access.tokens[0],
       path: ctx.env.PATH ?? '',
       log,

@@ -1,12 +1,11 @@
 import { loadCorpus, loadQueries, loadSplit } from '../../shared/beir/reader.ts';
 import { readJsonFile } from '../../shared/artifact/json-file.ts';
-import { shardDirOf } from '../../shared/artifact/index-artifact.ts';
+import { SHARD_FILES, shardDirOf } from '../../shared/artifact/index-artifact.ts';
 import type { Manifest } from '../../shared/artifact/manifest.ts';
 import { LatencyRecorder, RankingMetrics } from '../../shared/eval/metrics.ts';
-import { SHARD_FILES } from '../../experts/expert-store.ts';
 import { Bm25Baseline } from '../bm25.ts';
 import { ShardHitsTally } from './shard-hits.ts';
-import type { LocalPipeline } from '../pipeline.ts';
+import type { LocalIndex } from '../local-index.ts';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -30,11 +29,11 @@ export interface EvalReport {
 const ShardReportSchema = z.object({ collision_rate: z.number(), 'index_recall@1': z.number() }).passthrough();
 
 /**
- * Runs a split's queries through the in-process pipeline, one at a time as a user would
+ * Runs a split's queries through the engine in process, one at a time as a user would
  * send them, and through a BM25 index of the same corpus, timing both the same way.
  */
 export async function evaluate(options: {
-  pipeline: LocalPipeline;
+  index: LocalIndex;
   manifest: Manifest;
   indexDir: string;
   corpusDir: string;
@@ -42,25 +41,25 @@ export async function evaluate(options: {
   limit?: number;
   bm25: boolean;
 }): Promise<EvalReport> {
-  const { pipeline, manifest } = options;
+  const { index, manifest } = options;
   const { docs, docIndex } = await loadCorpus(options.corpusDir);
   const queries = await loadQueries(options.corpusDir);
   const qrels = [...(await loadSplit(options.corpusDir, options.split, queries, docIndex))].slice(0, options.limit);
 
   const topicOfShardDoc = new Map<string, number>();
-  for (const expert of pipeline.experts.values()) expert.docIds.forEach((id, i) => topicOfShardDoc.set(id, expert.model.trie.pathOf(expert.model.trie.leafOfDoc(i))[0]!));
+  for (const expert of index.experts.values()) expert.docIds.forEach((id, i) => topicOfShardDoc.set(id, expert.model.trie.pathOf(expert.model.trie.leafOfDoc(i))[0]!));
 
   const dsi = new RankingMetrics();
   const dsiLatency = new LatencyRecorder();
-  const perShard = new ShardHitsTally(pipeline);
+  const perShard = new ShardHitsTally(index);
   let routedRight = 0;
   let fanout = 0;
   // Warm-up: the first calls pay for lazy initialisation (JIT, unit-row caches), not for search.
-  for (const [queryId] of qrels.slice(0, 20)) pipeline.search(queries.get(queryId)!, 10);
+  for (const [queryId] of qrels.slice(0, 20)) await index.search(queries.get(queryId)!, 10);
   for (const [queryId, relevant] of qrels) {
     const text = queries.get(queryId)!;
     const t = performance.now();
-    const result = pipeline.search(text, 10);
+    const result = await index.search(text, 10);
     dsiLatency.record(performance.now() - t);
     const ranked = result.hits.map((h) => h.id);
     dsi.add(ranked, relevant);

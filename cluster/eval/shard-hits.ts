@@ -1,5 +1,5 @@
 import { listSplits, loadQueries, loadSplit, type BeirDoc } from '../../shared/beir/reader.ts';
-import type { LocalPipeline } from '../pipeline.ts';
+import type { LocalIndex } from '../local-index.ts';
 
 export interface ShardHits {
   byShard: Map<string, { queries: number; hits10: number }>;
@@ -13,8 +13,8 @@ export class ShardHitsTally {
   readonly #shardOfDoc = new Map<string, string>();
   readonly #tally = new Map<string, { queries: number; found: number }>();
 
-  constructor(pipeline: LocalPipeline) {
-    for (const [shard, expert] of pipeline.experts) for (const id of expert.docIds) this.#shardOfDoc.set(id, shard);
+  constructor(index: LocalIndex) {
+    for (const [shard, expert] of index.experts) for (const id of expert.docIds) this.#shardOfDoc.set(id, shard);
   }
 
   add(relevant: ReadonlySet<string>, top10: ReadonlySet<string>): void {
@@ -34,13 +34,13 @@ export class ShardHitsTally {
   }
 }
 
-/** Shard Hits@10 of the whole pipeline over a split's queries; null when the collection has no such split. */
-export async function evaluateShardHits(pipeline: LocalPipeline, dir: string, split: string, docs: readonly BeirDoc[]): Promise<ShardHits | null> {
+/** Shard Hits@10 of the whole search over a split's queries; null when the collection has no such split. */
+export async function evaluateShardHits(index: LocalIndex, dir: string, split: string, docs: readonly BeirDoc[]): Promise<ShardHits | null> {
   if (!(await listSplits(dir)).includes(split)) return null;
   const docIndex = new Map(docs.map((d, i) => [d.id, i]));
   const queries = await loadQueries(dir);
   const qrels = await loadSplit(dir, split, queries, docIndex);
-  const tally = new ShardHitsTally(pipeline);
-  for (const [queryId, relevant] of qrels) tally.add(relevant, new Set(pipeline.search(queries.get(queryId)!, 10).hits.map((h) => h.id)));
+  const tally = new ShardHitsTally(index);
+  for (const [queryId, relevant] of qrels) tally.add(relevant, new Set((await index.search(queries.get(queryId)!, 10)).hits.map((h) => h.id)));
   return tally.result();
 }

@@ -1,9 +1,6 @@
-import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
-import { commitIndex, INDEX_LAYOUT, openIndex, readDocRecords, shardDirOf, stagingDirFor, verifyIndex } from '../../shared/artifact/index-artifact.ts';
-import { MANIFEST_FILE } from '../../shared/artifact/manifest.ts';
+import { openIndex, readDocRecords, shardDirOf, verifyIndex } from '../../shared/artifact/index-artifact.ts';
+import { IndexWriter } from '../../shared/artifact/index-writer.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { Progress } from '../../shared/progress.ts';
 import { addShard, type AddShardResult } from './add-shard.ts';
@@ -25,9 +22,9 @@ export interface AddShardToIndexInput {
 
 /**
  * add-shard on a local index folder: the new shard and the retrained gating model are
- * trained as for a running cluster, then a new index is assembled beside the old one (old
- * shards copied unchanged, docs.jsonl extended, manifest updated) and swapped in by rename,
- * so a failure leaves the old index as it was.
+ * trained as for a running cluster, then the grown index is written with the index writer
+ * (old shards copied unchanged, the new shard and gating model from the addition,
+ * docs.jsonl extended) and swapped in, so a failure leaves the old index as it was.
  */
 export async function addShardToIndex(input: AddShardToIndexInput): Promise<AddShardResult> {
   const manifest = await openIndex(input.indexDir);
@@ -39,17 +36,13 @@ export async function addShardToIndex(input: AddShardToIndexInput): Promise<AddS
   const added = await loadAddedCollection(input.corpusDir, { train: manifest.config.trainSplit, heldout: manifest.config.reportSplit });
   const result = await addShard({ current, added, shardId, outDir: join(input.work, 'new'), log: input.log, progress: input.progress, parallel: input.parallel, childEnv: input.childEnv });
 
-  const staging = await stagingDirFor(input.indexDir);
+  const writer = await IndexWriter.stage(input.indexDir);
   try {
-    for (const entry of manifest.shards) await cp(join(input.indexDir, shardDirOf(entry.id)), join(staging, shardDirOf(entry.id)), { recursive: true });
-    await cp(result.shardDir, join(staging, shardDirOf(shardId)), { recursive: true });
-    await cp(result.gatingDir, join(staging, INDEX_LAYOUT.gating), { recursive: true });
-    const out = createWriteStream(join(staging, INDEX_LAYOUT.docs));
-    for (const d of [...(await readDocRecords(input.indexDir)), ...result.data.docs]) if (!out.write(`${JSON.stringify(d)}\n`)) await once(out, 'drain');
-    out.end();
-    await once(out, 'finish');
-    await rm(join(staging, MANIFEST_FILE), { force: true });
-    await commitIndex(staging, input.indexDir, {
+    for (const entry of manifest.shards) await writer.copyShard(entry.id, join(input.indexDir, shardDirOf(entry.id)));
+    await writer.copyShard(shardId, result.shardDir);
+    await writer.copyGating(result.gatingDir);
+    await writer.writeDocuments([...(await readDocRecords(input.indexDir)), ...result.data.docs]);
+    await writer.seal({
       createdAt: new Date().toISOString(),
       config: { ...manifest.config, routing: { ...manifest.config.routing, maxFanout: result.fanout.to } },
       corpus: { documents: manifest.corpus.documents + result.shard.docs, sha256: manifest.corpus.sha256 },
@@ -57,7 +50,7 @@ export async function addShardToIndex(input: AddShardToIndexInput): Promise<AddS
       shards: [...manifest.shards, { ...result.shard, dir: shardDirOf(shardId) }],
     });
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    await writer.discard();
     throw error;
   }
   input.log.info({ index: input.indexDir, shard: shardId }, 'index grown by one shard');

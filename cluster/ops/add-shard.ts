@@ -1,28 +1,28 @@
-import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { replaceDir, stagingDirFor, type DocRecord } from '../../shared/artifact/index-artifact.ts';
+import { INDEX_LAYOUT, SHARD_FILES, shardDirOf, type DocRecord } from '../../shared/artifact/index-artifact.ts';
+import { corpusDigest, IndexWriter } from '../../shared/artifact/index-writer.ts';
 import { readJsonFile } from '../../shared/artifact/json-file.ts';
-import { writeShardQueries, type ShardData } from '../../shared/artifact/shard-data.ts';
+import type { ShardData } from '../../shared/artifact/shard-data.ts';
 import { topicsFor } from '../../shared/config.ts';
 import { formatDocId, parseDocId } from '../../shared/docids/build.ts';
 import { BadInputError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
-import type { GatingModel } from '../../shared/model/gating.ts';
-import { loadGating } from '../../shared/model/gating-store.ts';
+import type { GatingModel } from '../../shared/model/gating/gating-model.ts';
+import { loadGating } from '../../shared/model/gating/gating-store.ts';
 import { tokenizeDoc } from '../../shared/model/views.ts';
 import type { Progress } from '../../shared/progress.ts';
-import { loadExpert, SHARD_FILES, type LoadedExpert } from '../../experts/expert-store.ts';
-import { buildVocabulary } from '../../experts/train-expert.ts';
-import { runJobs } from '../build/job-runner.ts';
-import type { ExpertJob } from '../build/jobs.ts';
-import { featurizePairs } from '../build/query-pairs.ts';
-import { gatingJobFor } from '../build/semantic-ids.ts';
-import { stageTowerAndDocIds } from '../build/staged-tower.ts';
-import { shardReportOf, type ShardReport } from '../build/shard-report.ts';
-import { LocalPipeline } from '../pipeline.ts';
+import { loadExpert, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
+import { buildVocabulary } from '../../shared/model/tower/vocabulary.ts';
+import { runJobs } from '../indexing/job-runner.ts';
+import type { ExpertJob } from '../indexing/jobs.ts';
+import { featurizePairs } from '../indexing/query-pairs.ts';
+import { gatingJobFor } from '../indexing/semantic-ids.ts';
+import { stageTowerAndDocIds } from '../indexing/staged-tower.ts';
+import { shardReportOf, type ShardReport } from '../indexing/shard-report.ts';
+import { LocalIndex } from '../local-index.ts';
 import { checkAdded, checkNewShardId } from './added-data.ts';
-import { pipelineHits } from './shard-checks.ts';
+import { searchHits } from './shard-checks.ts';
 import type { AddedData, ClusterModels, ShardChecks } from './types.ts';
 
 /**
@@ -54,13 +54,11 @@ function withinAllowedLoss(before: number | null, after: number | null, heldoutQ
  */
 const MIN_NEW_TOPICS = 2;
 
-/** Folders of AddShardResult's output: the new expert and the retrained gating model. */
-export const ADD_SHARD_LAYOUT = { shard: 'shard', gating: 'gating' } as const;
-
 export interface AddShardInput {
   current: ClusterModels;
   added: AddedData;
   shardId: string;
+  /** Where the addition is written: an index of the new shard and the gating model that routes to every shard. */
   outDir: string;
   log: Logger;
   progress: Progress;
@@ -80,9 +78,9 @@ export interface OldShardChange {
 
 export interface AddShardResult {
   shard: { id: string; topics: number[]; docs: number };
-  /** outDir/shard: the new expert, every SHARD_FILES file. */
+  /** The new expert's folder in outDir (every SHARD_FILES file). */
   shardDir: string;
-  /** outDir/gating: the gating model that knows every topic, old and new. */
+  /** The gating model's folder in outDir: it knows every topic, old and new. */
   gatingDir: string;
   /** The new shard's documents (with their DocIDs) and queries. */
   data: ShardData;
@@ -105,8 +103,9 @@ const OldReportSchema = z.object({ collision_rate: z.number(), 'index_recall@1':
  * after the existing ones, clustered as `dsi index` does), a new expert is trained for
  * them and the gating model is retrained over every shard's documents and training
  * queries so that it routes to the new topics; the existing experts are not touched.
- * Both train at once in their own processes. The output is staged beside `outDir` and
- * renamed into place at the end, so a failure leaves no half-written output.
+ * Both train at once in their own processes. The output is written with the index writer:
+ * `outDir` becomes an index of the new shard (its documents included) and the gating model
+ * of the grown cluster, and a failure leaves no half-written output.
  *
  * The caller must have initialised a TensorFlow.js backend (the checks run in process).
  */
@@ -129,14 +128,14 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
   const vocabulary = buildVocabulary(everything, config);
   const newTopicCount = Math.max(MIN_NEW_TOPICS, topicsFor(added.docs.length));
 
-  const staging = await stagingDirFor(input.outDir);
+  const writer = await IndexWriter.stage(input.outDir);
   try {
     // An index built from a pre-trained text tower grows as it was built: a tower pre-trained
     // on every document (old and added) clusters the new DocIDs, and the new expert and the
     // retrained gating model start from it. Starting them from the gating model's tower, a
     // descendant already fine-tuned, cost old shards 0.020–0.025 Hits@10 on the 12K subset
     // (bench:grow): towers trained further make worse starting points.
-    const { tower, paths } = await stageTowerAndDocIds({ corpus: everything, vocabulary, config, staging, progress: input.progress, docs: tokenizedNew, topics: newTopicCount });
+    const { tower, paths } = await stageTowerAndDocIds({ corpus: everything, vocabulary, config, writer, progress: input.progress, docs: tokenizedNew, topics: newTopicCount });
     const towerDir = tower?.dir;
     const newPaths = paths.map((p) => [p[0]! + current.topicCount, ...p.slice(1)]);
     const topics = Array.from({ length: newTopicCount }, (_, t) => current.topicCount + t);
@@ -147,8 +146,8 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
     };
     log.info({ shard: shardId, documents: added.docs.length, topics, training_queries: added.queries.train.length }, 'new shard planned');
 
-    const shardStage = join(staging, ADD_SHARD_LAYOUT.shard);
-    const gatingStage = join(staging, ADD_SHARD_LAYOUT.gating);
+    const shardStage = writer.shardDir(shardId);
+    const gatingStage = writer.gatingDir;
     const newIndex = new Map(added.docs.map((d, i) => [d.id, i]));
     const expertJob: ExpertJob = {
       kind: 'expert',
@@ -173,20 +172,27 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
     const withinTolerance = oldShards.every((s) => withinAllowedLoss(s.before['hits@10'], s.after['hits@10'], s.before.heldout_queries));
     // The new shard's report also keeps what its addition did to the shards already there.
     const addition = { old_shards: oldShards, tolerance: OLD_SHARD_HITS_TOLERANCE, within_tolerance: withinTolerance, fanout };
-    await writeFile(join(shardStage, SHARD_FILES.report), JSON.stringify({ ...report, addition }, null, 2));
-    await writeShardQueries(shardStage, data.queries);
-    if (towerDir) await rm(towerDir, { recursive: true, force: true });
-    await replaceDir(staging, input.outDir);
+    await writer.writeShard(shardId, { report: { ...report, addition }, queries: data.queries });
+    await writer.writeDocuments(data.docs);
+    const topicCount = current.topicCount + newTopicCount;
+    await writer.seal({
+      createdAt: new Date().toISOString(),
+      // The grown cluster routes with the fan-out that kept the old shards within the tolerance.
+      config: { ...config, routing: { ...config.routing, maxFanout: fanout.to } },
+      corpus: { documents: data.docs.length, sha256: corpusDigest(data.docs) },
+      topics: topicCount,
+      shards: [{ ...shard, dir: shardDirOf(shardId) }],
+    });
 
     const seconds = (performance.now() - started) / 1000;
     log.info({ shard: shardId, seconds: +seconds.toFixed(1), within_tolerance: withinTolerance }, 'shard added');
     return {
       shard,
-      shardDir: join(input.outDir, ADD_SHARD_LAYOUT.shard),
-      gatingDir: join(input.outDir, ADD_SHARD_LAYOUT.gating),
+      shardDir: join(input.outDir, shardDirOf(shardId)),
+      gatingDir: join(input.outDir, INDEX_LAYOUT.gating),
       data,
       report,
-      topicCount: current.topicCount + newTopicCount,
+      topicCount,
       oldShards,
       tolerance: OLD_SHARD_HITS_TOLERANCE,
       withinTolerance,
@@ -194,13 +200,13 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
       seconds,
     };
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    await writer.discard();
     throw error;
   }
 }
 
 /**
- * Old shards' held-out Hits@10 through the whole in-process pipeline with the old gating
+ * Old shards' held-out Hits@10 through the whole search, in process, with the old gating
  * model and the old experts, then with the new gating model and every expert; and the
  * new shard's through the latter.
  */
@@ -209,7 +215,7 @@ async function compareRouting(
   shardStage: string,
   gatingStage: string,
   shard: { id: string; topics: number[]; docs: number },
-): Promise<{ oldShards: OldShardChange[]; newHits: ReturnType<typeof pipelineHits>; fanout: { from: number; to: number } }> {
+): Promise<{ oldShards: OldShardChange[]; newHits: Awaited<ReturnType<typeof searchHits>>; fanout: { from: number; to: number } }> {
   const { current } = input;
   const gatings: GatingModel[] = [];
   const experts = new Map<string, LoadedExpert>();
@@ -217,10 +223,10 @@ async function compareRouting(
     for (const s of current.shards) experts.set(s.id, await loadExpert(s.dir));
     const oldEntries = current.shards.map((s) => ({ id: s.id, topics: s.topics, docs: s.data.docs.length, dir: s.dir }));
     gatings.push(await loadGating(current.gatingDir));
-    const beforePipeline = new LocalPipeline(current.config, gatings[0]!, { shards: oldEntries }, new Map(experts));
+    const beforeIndex = new LocalIndex(current.config, gatings[0]!, { shards: oldEntries }, new Map(experts));
     experts.set(shard.id, await loadExpert(shardStage));
     gatings.push(await loadGating(gatingStage));
-    const after = new LocalPipeline(current.config, gatings[1]!, { shards: [...oldEntries, { ...shard, dir: shardStage }] }, experts);
+    const after = new LocalIndex(current.config, gatings[1]!, { shards: [...oldEntries, { ...shard, dir: shardStage }] }, experts);
 
     // Old shards' held-out Hits@10 before (old gating, the index's fan-out), then after
     // with the new gating at that fan-out; when an old shard loses more than the tolerance,
@@ -228,13 +234,18 @@ async function compareRouting(
     // so that each query still asks about the same share of the topics.
     const fanout0 = current.config.routing.maxFanout;
     const maxFanout = Math.min(64, fanout0 + shard.topics.length);
-    const before = new Map(current.shards.map((s) => [s.id, pipelineHits(beforePipeline, s.data.queries.heldout)]));
+    const hitsOfOldShards = async (index: LocalIndex, fanout?: number) => {
+      const hits = new Map<string, Awaited<ReturnType<typeof searchHits>>>();
+      for (const s of current.shards) hits.set(s.id, await searchHits(index, s.data.queries.heldout, fanout));
+      return hits;
+    };
+    const before = await hitsOfOldShards(beforeIndex);
     let fanout = fanout0;
-    let afterHits = new Map(current.shards.map((s) => [s.id, pipelineHits(after, s.data.queries.heldout, fanout)]));
+    let afterHits = await hitsOfOldShards(after, fanout);
     const holds = (hits: typeof afterHits) => current.shards.every((s) => withinAllowedLoss(before.get(s.id)!['hits@10'], hits.get(s.id)!['hits@10'], before.get(s.id)!.queries));
     while (!holds(afterHits) && fanout < maxFanout) {
       fanout++;
-      afterHits = new Map(current.shards.map((s) => [s.id, pipelineHits(after, s.data.queries.heldout, fanout)]));
+      afterHits = await hitsOfOldShards(after, fanout);
       input.log.info({ fanout, held: holds(afterHits) }, 'old shards lost Hits@10 beyond the tolerance: trying a wider fan-out');
     }
     const oldShards: OldShardChange[] = [];
@@ -251,9 +262,9 @@ async function compareRouting(
       });
       input.log.info({ shard: s.id, before: hitsBefore['hits@10'], after: hitsAfter['hits@10'], fanout }, 'old shard Hits@10 before and after');
     }
-    return { oldShards, newHits: pipelineHits(after, input.added.queries.heldout, fanout), fanout: { from: fanout0, to: fanout } };
+    return { oldShards, newHits: await searchHits(after, input.added.queries.heldout, fanout), fanout: { from: fanout0, to: fanout } };
   } finally {
-    // Disposed one by one: the two pipelines share the old experts.
+    // Disposed one by one: the two indexes share the old experts.
     for (const g of gatings) g.dispose();
     for (const e of experts.values()) e.model.dispose();
   }

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadCorpus } from '../../shared/beir/reader.ts';
-import { loadQueryPairs } from '../build/query-pairs.ts';
+import { loadQueryPairs } from '../indexing/query-pairs.ts';
 import type { AddedData } from './types.ts';
 
 /**

@@ -9,13 +9,13 @@ import { parseDocId } from '../../shared/docids/build.ts';
 import { BadInputError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/log.ts';
 import { initBackend } from '../../shared/model/backend.ts';
-import { loadGating } from '../../shared/model/gating-store.ts';
+import { loadGating } from '../../shared/model/gating/gating-store.ts';
 import { fullView, tokenizeDoc } from '../../shared/model/views.ts';
 import { createProgress } from '../../shared/progress.ts';
-import { openIndex } from '../../shared/artifact/index-artifact.ts';
-import { loadExpert, OPTIONAL_SHARD_FILES, SHARD_FILES, type LoadedExpert } from '../../experts/expert-store.ts';
-import { buildIndex } from '../build/build-index.ts';
-import { LocalPipeline } from '../pipeline.ts';
+import { openIndex, OPTIONAL_SHARD_FILES, SHARD_FILES } from '../../shared/artifact/index-artifact.ts';
+import { loadExpert, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
+import { buildIndex } from '../indexing/build-index.ts';
+import { LocalIndex } from '../local-index.ts';
 import { splitCollection, type HeldBack } from '../tools/split-collection.ts';
 import { DEMO_CORPUS } from '../../test/helpers/cli.ts';
 import { addShard, allowedLoss, OLD_SHARD_HITS_TOLERANCE, type AddShardResult } from './add-shard.ts';
@@ -96,22 +96,22 @@ describe('addShard', () => {
     expect(grown.report['index_recall@1']).toBeGreaterThan(0.85);
   });
 
-  it('makes the new documents retrievable through the pipeline with the new gating model', async () => {
+  it('makes the new documents retrievable through the search with the new gating model', async () => {
     const gating = await loadGating(grown.gatingDir);
     const experts = new Map<string, LoadedExpert>();
     for (const s of current.shards) experts.set(s.id, await loadExpert(s.dir));
     experts.set('s3', await loadExpert(grown.shardDir));
     const shards = [...current.shards.map((s) => ({ id: s.id, topics: s.topics, docs: s.data.docs.length, dir: s.dir })), { ...grown.shard, dir: grown.shardDir }];
-    const pipeline = new LocalPipeline(current.config, gating, { shards }, experts);
+    const index = new LocalIndex(current.config, gating, { shards }, experts);
     try {
       // Each new document's own text finds it; most of its held-out queries do too.
       let found = 0;
-      for (const d of grown.data.docs) if (pipeline.search(`${d.title} ${d.text}`, 10).hits.some((h) => h.id === d.id)) found++;
+      for (const d of grown.data.docs) if ((await index.search(`${d.title} ${d.text}`, 10)).hits.some((h) => h.id === d.id)) found++;
       expect(found / NEW_SHARD_DOCS).toBeGreaterThan(0.9);
       expect(grown.report.report_queries).toBeGreaterThan(5);
       expect(grown.report['hits@10']).toBeGreaterThan(0.5);
     } finally {
-      pipeline.dispose();
+      index.dispose();
     }
   });
 
@@ -142,7 +142,7 @@ describe('retrainShard', () => {
     const added = addedData(held.docs.slice(NEW_SHARD_DOCS));
     const outDir = join(work, 'retrained');
     const tensors = tf.memory().numTensors;
-    const result = await retrainShard({ config: current.config, shard, added, mode: 'continue', outDir, log, progress });
+    const result = await retrainShard({ config: current.config, topicCount: current.topicCount, childEnv, shard, added, mode: 'continue', outDir, log, progress });
     expect(tf.memory().numTensors).toBe(tensors);
 
     // Added documents get fresh DocIDs inside the shard's topics, distinct from every other.
@@ -154,7 +154,7 @@ describe('retrainShard', () => {
     const before = new Map(shard.data.docs.map((d) => [d.id, d.docid]));
     for (const d of records.filter((r) => !addedIds.has(r.id))) expect(d.docid).toBe(before.get(d.id));
 
-    const candidate = await loadExpert(outDir);
+    const candidate = await loadExpert(result.dir);
     try {
       const { model } = candidate;
       let self = 0;
@@ -173,26 +173,26 @@ describe('retrainShard', () => {
     expect(result.tolerance).toBe(RETRAIN_TOLERANCE);
     expect(result.notWorse).toBe(isNotWorse(result.current, { ...result.candidate, 'hits@10': result.candidateOnCurrentQueries['hits@10'] }, RETRAIN_TOLERANCE));
     expect(result.report.retrain.not_worse).toBe(result.notWorse);
-    for (const file of Object.values(SHARD_FILES)) expect(existsSync(join(outDir, file))).toBe(true);
-    const queries = await readShardQueries(outDir);
+    for (const file of Object.values(SHARD_FILES)) expect(existsSync(join(result.dir, file))).toBe(true);
+    const queries = await readShardQueries(result.dir);
     expect(queries.train.length).toBe(shard.data.queries.train.length + added.queries.train.length);
   });
 
   it('retrains from scratch on the same DocIDs and checks the candidate the same way', async () => {
     const shard = current.shards[1]!;
     const outDir = join(work, 'scratch');
-    const result = await retrainShard({ config: current.config, shard, mode: 'scratch', epochs: 2, outDir, log, progress });
+    const result = await retrainShard({ config: current.config, topicCount: current.topicCount, childEnv, shard, mode: 'scratch', epochs: 2, outDir, log, progress });
     expect(new Map(result.data.docs.map((d) => [d.id, d.docid]))).toEqual(new Map(shard.data.docs.map((d) => [d.id, d.docid])));
     expect(result.candidate.heldout_queries).toBe(result.current.heldout_queries);
     expect(result.candidate['index_recall@1']).toBeGreaterThan(0.85);
     expect(result.report.retrain).toMatchObject({ mode: 'scratch', epochs: 2, added_docs: 0 });
-    for (const file of Object.values(SHARD_FILES)) expect(existsSync(join(outDir, file))).toBe(true);
+    for (const file of Object.values(SHARD_FILES)) expect(existsSync(join(result.dir, file))).toBe(true);
   });
 
   it('refuses an added document the shard already holds', async () => {
     const shard = current.shards[0]!;
     const doc = shard.data.docs[0]!;
-    const attempt = retrainShard({ config: current.config, shard, added: { docs: [doc], queries: { train: [], heldout: [] } }, mode: 'continue', outDir: join(work, 'never'), log, progress });
+    const attempt = retrainShard({ config: current.config, topicCount: current.topicCount, childEnv, shard, added: { docs: [doc], queries: { train: [], heldout: [] } }, mode: 'continue', outDir: join(work, 'never'), log, progress });
     await expect(attempt).rejects.toBeInstanceOf(BadInputError);
     expect(existsSync(join(work, 'never'))).toBe(false);
   });

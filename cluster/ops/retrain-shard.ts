@@ -1,22 +1,20 @@
-import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { replaceDir, stagingDirFor, type DocRecord } from '../../shared/artifact/index-artifact.ts';
-import { writeShardQueries, type ShardData } from '../../shared/artifact/shard-data.ts';
+import { shardDirOf, type DocRecord } from '../../shared/artifact/index-artifact.ts';
+import { corpusDigest, IndexWriter } from '../../shared/artifact/index-writer.ts';
+import type { ShardData } from '../../shared/artifact/shard-data.ts';
 import type { IndexConfig } from '../../shared/config.ts';
 import { BadInputError } from '../../shared/errors.ts';
 import { formatDocId } from '../../shared/docids/build.ts';
 import type { Logger } from '../../shared/log.ts';
 import { fullView, tokenizeDoc } from '../../shared/model/views.ts';
-import type { TrainReport } from '../../shared/model/trainer.ts';
 import type { Progress } from '../../shared/progress.ts';
-import { loadExpert, saveExpert, SHARD_FILES, type LoadedExpert } from '../../experts/expert-store.ts';
-import type { ExpertModel } from '../../experts/expert-model.ts';
-import { trainExpert } from '../../experts/train-expert.ts';
-import { featurizePairs } from '../build/query-pairs.ts';
-import { trainingSummary, type ShardReport } from '../build/shard-report.ts';
+import { loadExpert } from '../../shared/model/expert/expert-store.ts';
+import { placeDocuments } from '../../shared/model/expert/place-docs.ts';
+import { runJobs } from '../indexing/job-runner.ts';
+import type { ContinueJob, ExpertJob } from '../indexing/jobs.ts';
+import { featurizePairs } from '../indexing/query-pairs.ts';
+import { trainingSummary, type ShardReport } from '../indexing/shard-report.ts';
 import { checkAdded } from './added-data.ts';
-import { continueExpert } from './continue-expert.ts';
-import { placeDocuments } from './place-docs.ts';
 import { expertChecks, expertHits, roundChecks } from './shard-checks.ts';
 import { NO_ADDED, type AddedData, type ShardChecks, type ShardOnDisk } from './types.ts';
 
@@ -31,15 +29,20 @@ export type RetrainMode = 'continue' | 'scratch';
 
 export interface RetrainInput {
   config: IndexConfig;
+  /** Topic count of the index the shard belongs to (recorded in the output's manifest). */
+  topicCount: number;
   shard: ShardOnDisk;
   added?: AddedData;
   /** Default: 1 to continue, the index's expert epochs from scratch. */
   epochs?: number;
   mode: RetrainMode;
+  /** Where the candidate is written: an index holding the retrained shard and its documents. */
   outDir: string;
   seed?: number;
   log: Logger;
   progress: Progress;
+  /** Environment of the training process. */
+  childEnv: NodeJS.ProcessEnv;
 }
 
 /** report.json of a retrained shard: the build's fields (Hits@10 of the expert alone here) plus how it was retrained and checked. */
@@ -57,7 +60,7 @@ export interface RetrainReport extends ShardReport {
 }
 
 export interface RetrainResult {
-  /** outDir: the candidate expert, every SHARD_FILES file. */
+  /** The candidate expert's folder (every SHARD_FILES file) inside outDir. */
   dir: string;
   /** The shard's documents (old and added, with their DocIDs) and queries after retraining. */
   data: ShardData;
@@ -80,23 +83,93 @@ export interface RetrainResult {
  * routing). Added documents get DocIDs inside the shard's existing topics and clusters
  * (placeDocuments), so the gating model and every other DocID stay valid.
  *   continue: from the current weights, grown for the added documents (continueExpert);
- *   scratch:  a fresh expert on everything, as `dsi index` trains one (from the index's pre-trained text tower when it has one).
- * The candidate is staged beside `outDir` and renamed into place at the end. Runs in this
- * process; the caller must have initialised a TensorFlow.js backend.
+ *   scratch:  a fresh expert on everything, as `dsi index` trains one (from the shard's own text tower when the index was built from a pre-trained one).
+ * The candidate trains in a process of its own, as a build's models do, and is written
+ * with the index writer: outDir becomes an index of the one retrained shard. The caller
+ * must have initialised a TensorFlow.js backend (the checks run in this process).
  */
 export async function retrainShard(input: RetrainInput): Promise<RetrainResult> {
   const started = performance.now();
   const { config, shard, mode, log } = input;
   const added = input.added ?? NO_ADDED;
+  const writer = await IndexWriter.stage(input.outDir);
+  try {
+    const plan = await planRetrain(input, added, writer.shardDir(shard.id));
+    const t = performance.now();
+    const [trained] = await runJobs([plan.job], { parallel: 1, log, env: input.childEnv, progress: input.progress });
+    log.info({ shard: shard.id, mode, phase: 'training', seconds: +((performance.now() - t) / 1000).toFixed(1) }, 'candidate expert trained');
+
+    const candidate = await loadExpert(writer.shardDir(shard.id));
+    let candidateChecks: ShardChecks;
+    let sameQueries: ReturnType<typeof expertHits>;
+    try {
+      const hits = expertHits(candidate, plan.queries.heldout, config);
+      candidateChecks = { 'index_recall@1': trained!.quality!.indexRecallAt1, collision_rate: trained!.quality!.collisionRate, 'hits@10': hits['hits@10'], heldout_queries: hits.queries };
+      // Hits@10 is compared over the queries both can answer: the added documents' queries
+      // are new ground for the candidate and would otherwise hide (or fake) a loss on the old.
+      sameQueries = expertHits(candidate, shard.data.queries.heldout, config);
+    } finally {
+      candidate.model.dispose();
+    }
+    const notWorse = isNotWorse(plan.currentChecks, { ...candidateChecks, 'hits@10': sameQueries['hits@10'], heldout_queries: sameQueries.queries }, RETRAIN_TOLERANCE);
+    log.info({ shard: shard.id, mode, ...roundChecks(candidateChecks), not_worse: notWorse }, 'candidate expert checked');
+
+    const report: RetrainReport = {
+      id: shard.id,
+      topics: shard.topics,
+      docs: plan.data.docs.length,
+      collision_rate: candidateChecks.collision_rate,
+      'index_recall@1': candidateChecks['index_recall@1'],
+      'hits@10': candidateChecks['hits@10'],
+      report_split: config.reportSplit,
+      report_queries: candidateChecks.heldout_queries,
+      training: trainingSummary(trained!.training),
+      built_at: new Date().toISOString(),
+      retrain: {
+        mode,
+        epochs: plan.epochs,
+        added_docs: added.docs.length,
+        current: roundChecks(plan.currentChecks),
+        candidate: roundChecks(candidateChecks),
+        'candidate_hits@10_on_current_queries': sameQueries['hits@10'],
+        not_worse: notWorse,
+        tolerance: RETRAIN_TOLERANCE,
+      },
+    };
+    await writer.writeShard(shard.id, { report, queries: plan.queries });
+    await writer.writeDocuments(plan.data.docs);
+    await writer.seal({
+      createdAt: new Date().toISOString(),
+      config,
+      corpus: { documents: plan.data.docs.length, sha256: corpusDigest(plan.data.docs) },
+      topics: input.topicCount,
+      shards: [{ id: shard.id, topics: shard.topics, docs: plan.data.docs.length, dir: shardDirOf(shard.id) }],
+    });
+    const seconds = (performance.now() - started) / 1000;
+    log.info({ shard: shard.id, mode, seconds: +seconds.toFixed(1), out: input.outDir }, 'shard retrained');
+    const dir = join(input.outDir, shardDirOf(shard.id));
+    return { dir, data: plan.data, report, current: plan.currentChecks, candidate: candidateChecks, candidateOnCurrentQueries: sameQueries, notWorse, tolerance: RETRAIN_TOLERANCE, seconds };
+  } catch (error) {
+    await writer.discard();
+    throw error;
+  }
+}
+
+/**
+ * Everything the candidate's training job needs, from the current expert: its checks (the
+ * yardstick), DocIDs for the added documents, and the shard's documents and queries after
+ * retraining. The current expert is freed before the candidate trains.
+ */
+async function planRetrain(input: RetrainInput, added: AddedData, outDir: string) {
+  const { config, shard, mode } = input;
   const current = await loadExpert(shard.dir);
-  let candidate: ExpertModel | undefined;
   try {
     const byId = new Map(shard.data.docs.map((d) => [d.id, d]));
     const heldIds = new Set(current.docIds);
     checkAdded(added, heldIds, `retraining shard ${shard.id}`, heldIds);
     const oldDocs = current.docIds.map((id) => byId.get(id) ?? missingDoc(shard.id, id));
     const currentChecks = expertChecks(current, oldDocs, shard.data.queries.heldout, config);
-    log.info({ shard: shard.id, ...roundChecks(currentChecks) }, 'current expert checked');
+    input.log.info({ shard: shard.id, ...roundChecks(currentChecks) }, 'current expert checked');
 
     const tokenize = (d: { title: string; text: string }) => tokenizeDoc(d, config.featurizer.maxTokens);
     const tokenizedOld = oldDocs.map(tokenize);
@@ -110,92 +183,44 @@ export async function retrainShard(input: RetrainInput): Promise<RetrainResult> 
     const trainPairs = featurizePairs(queries.train, docIndex);
     const seed = input.seed ?? config.seed * 1000 + 500;
     const epochs = input.epochs ?? (mode === 'continue' ? 1 : config.expert.epochs);
-    const label = `shard ${shard.id}`;
-
-    let training: TrainReport;
-    if (mode === 'continue') {
-      const oldCount = oldDocs.length;
-      const result = await continueExpert(
-        current.model,
-        {
-          oldDocs: tokenizedOld,
-          oldQueries: trainPairs.filter((q) => q.doc < oldCount),
-          addedDocs: tokenizedAdded,
-          addedPaths,
-          addedQueries: trainPairs.filter((q) => q.doc >= oldCount).map((q) => ({ doc: q.doc - oldCount, bag: q.bag })),
-        },
-        config,
-        epochs,
-        seed,
-        label,
-        input.progress,
-      );
-      candidate = result.model;
-      training = result.training;
-    } else {
-      const trained = await trainExpert(
-        { shard: shard.id, corpus: { docs: [...tokenizedOld, ...tokenizedAdded], queries: trainPairs }, paths: [...oldPaths, ...addedPaths] },
-        { ...config, expert: { ...config.expert, epochs } },
-        seed,
-        input.progress,
-        // Fresh node rows; the text tower restarts where the build started it (the index's
-        // pre-trained tower, carried on by this expert), not from a random projection.
-        config.encoder.epochs > 0 ? current.model.encoder : undefined,
-      );
-      candidate = trained.model;
-      training = trained.training;
-    }
-
-    const allDocs = [...oldDocs, ...added.docs];
-    const loaded: LoadedExpert = { shard: shard.id, model: candidate, docIds };
-    const candidateChecks = expertChecks(loaded, allDocs, queries.heldout, config);
-    // Hits@10 is compared over the queries both can answer: the added documents' queries
-    // are new ground for the candidate and would otherwise hide (or fake) a loss on the old.
-    const sameQueries = expertHits(loaded, shard.data.queries.heldout, config);
-    const notWorse = isNotWorse(currentChecks, { ...candidateChecks, 'hits@10': sameQueries['hits@10'], heldout_queries: sameQueries.queries }, RETRAIN_TOLERANCE);
-    log.info({ shard: shard.id, mode, ...roundChecks(candidateChecks), not_worse: notWorse }, 'candidate expert checked');
-
+    const oldCount = oldDocs.length;
+    const job: ExpertJob | ContinueJob =
+      mode === 'continue'
+        ? {
+            kind: 'continue',
+            outDir,
+            config,
+            shard: shard.id,
+            seed,
+            epochs,
+            expertDir: shard.dir,
+            input: {
+              oldDocs: tokenizedOld,
+              oldQueries: trainPairs.filter((q) => q.doc < oldCount),
+              addedDocs: tokenizedAdded,
+              addedPaths,
+              addedQueries: trainPairs.filter((q) => q.doc >= oldCount).map((q) => ({ doc: q.doc - oldCount, bag: q.bag })),
+            },
+            docIds,
+          }
+        : {
+            kind: 'expert',
+            outDir,
+            config: { ...config, expert: { ...config.expert, epochs } },
+            shard: shard.id,
+            seed,
+            corpus: { docs: [...tokenizedOld, ...tokenizedAdded], queries: trainPairs },
+            paths: [...oldPaths, ...addedPaths],
+            docIds,
+            // Fresh node rows; the text tower restarts where the build started it (the index's
+            // pre-trained tower, carried on by this expert), not from a random projection.
+            ...(config.encoder.epochs > 0 ? { startExpert: shard.dir } : {}),
+          };
     const addedRecords = added.docs.map((d, i): DocRecord => ({ id: d.id, docid: formatDocId(addedPaths[i]!), title: d.title, text: d.text }));
     const data: ShardData = { docs: [...oldDocs.map(asRecord), ...addedRecords], queries };
-    const report: RetrainReport = {
-      id: shard.id,
-      topics: shard.topics,
-      docs: docIds.length,
-      collision_rate: candidateChecks.collision_rate,
-      'index_recall@1': candidateChecks['index_recall@1'],
-      'hits@10': candidateChecks['hits@10'],
-      report_split: config.reportSplit,
-      report_queries: candidateChecks.heldout_queries,
-      training: trainingSummary(training),
-      built_at: new Date().toISOString(),
-      retrain: {
-        mode,
-        epochs,
-        added_docs: added.docs.length,
-        current: roundChecks(currentChecks),
-        candidate: roundChecks(candidateChecks),
-        'candidate_hits@10_on_current_queries': sameQueries['hits@10'],
-        not_worse: notWorse,
-        tolerance: RETRAIN_TOLERANCE,
-      },
-    };
-
-    const staging = await stagingDirFor(input.outDir);
-    try {
-      await saveExpert(staging, loaded);
-      await writeFile(join(staging, SHARD_FILES.report), JSON.stringify(report, null, 2));
-      await writeShardQueries(staging, queries);
-      await replaceDir(staging, input.outDir);
-    } catch (error) {
-      await rm(staging, { recursive: true, force: true });
-      throw error;
-    }
-    const seconds = (performance.now() - started) / 1000;
-    log.info({ shard: shard.id, mode, seconds: +seconds.toFixed(1), out: input.outDir }, 'shard retrained');
-    return { dir: input.outDir, data, report, current: currentChecks, candidate: candidateChecks, candidateOnCurrentQueries: sameQueries, notWorse, tolerance: RETRAIN_TOLERANCE, seconds };
+    return { job, currentChecks, queries, data, epochs };
   } finally {
     current.model.dispose();
-    candidate?.dispose();
   }
 }
 

@@ -4,9 +4,10 @@ import type { IndexConfig } from '../../shared/config.ts';
 import { BadInputError } from '../../shared/errors.ts';
 import { fullView, tokenizeDoc } from '../../shared/model/views.ts';
 import { featurize } from '../../shared/text/featurizer.ts';
-import type { LoadedExpert } from '../../experts/expert-store.ts';
-import { measureIndexQuality } from '../../experts/quality.ts';
-import type { LocalPipeline } from '../pipeline.ts';
+import type { LoadedExpert } from '../../shared/model/expert/expert-store.ts';
+import { measureIndexQuality } from '../../shared/model/expert/quality.ts';
+import { beamFor } from '../../shared/model/expert/search-expert.ts';
+import type { LocalIndex } from '../local-index.ts';
 import type { ShardChecks } from './types.ts';
 
 const K = 10;
@@ -54,7 +55,7 @@ export function expertHits(expert: LoadedExpert, heldout: readonly QueryPair[], 
     .map(([text, ids]) => ({ text, targets: new Set([...ids].flatMap((id) => (docOf.has(id) ? [docOf.get(id)!] : []))) }))
     .filter((q) => q.targets.size > 0);
   let found = 0;
-  const options = { beamWidth: Math.max(config.decode.beamWidth, K), topK: K };
+  const options = beamFor(K, config.decode.beamWidth);
   for (let start = 0; start < queries.length; start += CHUNK) {
     const batch = queries.slice(start, start + CHUNK);
     const vectors = model.encode(batch.map((q) => vocabulary.encode(featurize(q.text, config.featurizer))));
@@ -65,11 +66,11 @@ export function expertHits(expert: LoadedExpert, heldout: readonly QueryPair[], 
   return { 'hits@10': queries.length > 0 ? found / queries.length : null, queries: queries.length };
 }
 
-/** Hits@10 of held-out queries through a whole pipeline (gating → experts → merge); null without queries. */
-export function pipelineHits(pipeline: LocalPipeline, heldout: readonly QueryPair[], fanout?: number): { 'hits@10': number | null; queries: number } {
+/** Hits@10 of held-out queries through the whole search (gating → experts → merge); null without queries. */
+export async function searchHits(index: LocalIndex, heldout: readonly QueryPair[], fanout?: number): Promise<{ 'hits@10': number | null; queries: number }> {
   const queries = byQuery(heldout);
   let found = 0;
-  for (const [text, relevant] of queries) if (pipeline.search(text, K, fanout).hits.some((h) => relevant.has(h.id))) found++;
+  for (const [text, relevant] of queries) if ((await index.search(text, K, fanout)).hits.some((h) => relevant.has(h.id))) found++;
   return { 'hits@10': queries.size > 0 ? found / queries.size : null, queries: queries.size };
 }
 

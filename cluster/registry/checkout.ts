@@ -2,11 +2,11 @@ import { join } from 'node:path';
 import type { ShardData } from '../../shared/artifact/shard-data.ts';
 import { encode } from '../../shared/bus/codec.ts';
 import type { ClusterModels, ShardOnDisk } from '../ops/types.ts';
-import { GATING_FILES } from '../../shared/model/gating-store.ts';
+import { GATING_FILES } from '../../shared/model/gating/gating-store.ts';
 import { packFolder, unpackFolder } from '../../shared/registry/bundle.ts';
 import type { ShardFigures, ShardRecord } from '../../shared/registry/records.ts';
 import type { Registry } from '../../shared/registry/registry.ts';
-import { SHARD_FILES } from '../../experts/expert-store.ts';
+import { SHARD_FILES } from '../../shared/artifact/index-artifact.ts';
 
 /**
  * The registry's models on local disk, for the commands that train from them (retrain,

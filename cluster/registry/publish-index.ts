@@ -1,11 +1,10 @@
 import { join } from 'node:path';
-import { INDEX_LAYOUT, openIndex, readDocRecords, shardDirOf, verifyIndex } from '../../shared/artifact/index-artifact.ts';
+import { INDEX_LAYOUT, openIndex, readDocRecords, SHARD_FILES, shardDirOf, verifyIndex } from '../../shared/artifact/index-artifact.ts';
 import { readShardData } from '../../shared/artifact/shard-data.ts';
 import { readJsonFile } from '../../shared/artifact/json-file.ts';
 import type { Logger } from '../../shared/log.ts';
 import { REGISTRY_FORMAT, ShardFiguresSchema } from '../../shared/registry/records.ts';
 import type { Registry } from '../../shared/registry/registry.ts';
-import { SHARD_FILES } from '../../experts/expert-store.ts';
 import { publishGatingFolder, publishShardFolder } from './checkout.ts';
 
 export interface PublishSummary {
@@ -26,7 +25,7 @@ export async function publishIndex(registry: Registry, indexDir: string, log: Lo
   const manifest = await openIndex(indexDir);
   await verifyIndex(indexDir, manifest);
   const note = `published from ${indexDir}`;
-  await registry.putIndex({ format: REGISTRY_FORMAT, config: manifest.config, topics: manifest.topics, corpus: manifest.corpus, created_at: manifest.createdAt });
+  await registry.putIndex({ format: REGISTRY_FORMAT, featurizer: manifest.featurizer, config: manifest.config, topics: manifest.topics, corpus: manifest.corpus, created_at: manifest.createdAt });
 
   const gatingVersion = await publishGatingFolder(registry, join(indexDir, INDEX_LAYOUT.gating), note, { unlessCurrent: true });
 

@@ -1,3 +1,4 @@
+import type { BusCredentials } from '../../shared/bus/address.ts';
 import { connectBus, type Bus } from '../../shared/bus/connection.ts';
 import type { KeyValueWatch } from '../../shared/bus/stores.ts';
 import { Registry } from '../../shared/registry/registry.ts';
@@ -26,7 +27,7 @@ export interface ClusterOptions {
   /** 0: pick a free port. */
   readonly port: number;
   readonly replicas: number;
-  /** Join this NATS server; undefined: start one. */
+  /** Join this NATS server; undefined: start one, which requires `credentials` when there are any. */
   readonly natsUrl: string | undefined;
   readonly deadlineMs: number | undefined;
   readonly readyTimeoutMs: number;
@@ -36,9 +37,7 @@ export interface ClusterOptions {
   /** Environment of every child (NATS credentials and runtime settings travel here, not in argv). */
   readonly childEnv: NodeJS.ProcessEnv;
   /** This process's own NATS credentials (to publish the index and follow the registry). */
-  readonly credentials: { token?: string; user?: string; pass?: string };
-  /** Credentials the NATS server started here requires (none: it requires none). */
-  readonly natsAuth?: { readonly token?: string; readonly user?: string; readonly pass?: string };
+  readonly credentials: BusCredentials;
   /** Bearer token for the router's readiness probes, when it requires one. */
   readonly authToken?: string;
   /** Where to look for nats-server. */
@@ -100,7 +99,7 @@ export class LocalCluster {
   async start(): Promise<void> {
     const o = this.#o;
     if (o.natsUrl === undefined) {
-      this.#nats = await startLocalNats(o.path, o.log, o.natsAuth);
+      this.#nats = await startLocalNats(o.path, o.log, o.credentials);
       this.#watch(this.#nats.child);
     }
     this.#natsUrl = o.natsUrl ?? this.#nats!.url;

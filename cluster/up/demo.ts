@@ -7,7 +7,7 @@ import { ArtifactError } from '../../shared/errors.ts';
 import { defaultIndexConfig } from '../../shared/config.ts';
 import type { Logger } from '../../shared/log.ts';
 import { createProgress } from '../../shared/progress.ts';
-import { buildIndex } from '../build/build-index.ts';
+import { buildIndex } from '../indexing/build-index.ts';
 import { DEMO_CORPUS, SAMPLE_QUERIES } from '../commands/demo-command.ts';
 
 /** `dsi up --demo`: the demo index built on first use (as `dsi demo` builds it), and sample queries sent over HTTP once the cluster is ready. */

@@ -1,6 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import type { BusCredentials } from '../../shared/bus/address.ts';
 import { BusUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { describeExit, spawnChild, type ManagedChild } from './children.ts';
@@ -26,7 +27,7 @@ const PORT_ATTEMPTS = 5;
 export const NATS_INSTALL_HINT = 'nats-server is not on PATH: install it with apt-get install -y nats-server (or run bin/setup), or join a running server with --nats URL';
 
 /** Starts nats-server, found on `path` (the PATH of the command's environment). */
-export async function startLocalNats(path: string, log: Logger, auth: { token?: string; user?: string; pass?: string } = {}): Promise<LocalNats> {
+export async function startLocalNats(path: string, log: Logger, auth: BusCredentials = {}): Promise<LocalNats> {
   const binary = findOnPath('nats-server', path);
   if (!binary) throw new BusUnavailableError(NATS_INSTALL_HINT);
   await removeStaleStores(log);
@@ -71,7 +72,7 @@ export async function startLocalNats(path: string, log: Logger, auth: { token?: 
 }
 
 /** `-c FILE` with an authorization block when credentials are given; nothing otherwise. */
-async function authConfig(dir: string, auth: { token?: string; user?: string; pass?: string }): Promise<string[]> {
+async function authConfig(dir: string, auth: BusCredentials): Promise<string[]> {
   if (!auth.token && !(auth.user && auth.pass)) return [];
   const file = join(dir, 'auth.conf');
   const block = auth.token ? `authorization { token: ${JSON.stringify(auth.token)} }` : `authorization { user: ${JSON.stringify(auth.user)}, password: ${JSON.stringify(auth.pass)} }`;

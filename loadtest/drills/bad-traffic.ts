@@ -5,7 +5,7 @@ import { PROTOCOL_VERSION, Subjects } from '../../shared/bus/protocol.ts';
 import { createLogger } from '../../shared/log.ts';
 import { httpClient } from '../node/http-client.ts';
 import { memoryOf } from '../node/processes.ts';
-import { result, type Drill } from './drills.ts';
+import { result, type Drill } from './drill.ts';
 import { sleep, type DrillCluster } from './drill-cluster.ts';
 import { underLoad } from './under-load.ts';
 

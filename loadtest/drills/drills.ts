@@ -3,47 +3,13 @@ import type { Figures } from '../node/samples.ts';
 import { OK } from '../node/samples.ts';
 import { badTrafficDrill } from './bad-traffic.ts';
 import { killSupervisorDrill } from './kill-supervisor.ts';
-import type { DrillCluster } from './drill-cluster.ts';
+import { result, round, skipped, type Drill, type DrillContext } from './drill.ts';
 import { sleep } from './drill-cluster.ts';
 import { underLoad } from './under-load.ts';
 import { startLocalUp } from '../node/local-up.ts';
 import { connectBus } from '../../shared/bus/connection.ts';
 import { createLogger } from '../../shared/log.ts';
 import { Registry } from '../../shared/registry/registry.ts';
-
-/**
- * The fault drills: each runs steady searches against a DrillCluster while doing one bad
- * thing to it, measures what the clients saw, and judges that against the expectation it
- * states. Each leaves the cluster as it found it (every replica back and live).
- */
-export interface DrillContext {
-  readonly cluster: DrillCluster;
-  readonly queries: readonly string[];
-  /** Searches per second while the fault happens. */
-  readonly rate: number;
-  readonly log: (line: string) => void;
-}
-
-export type Outcome = 'pass' | 'fail' | 'skipped';
-
-export interface DrillResult {
-  readonly name: string;
-  readonly title: string;
-  readonly expectation: string;
-  /** What load ran meanwhile, in words. */
-  readonly load: string;
-  readonly figures?: Figures;
-  readonly measures: Record<string, number | string | boolean | null>;
-  readonly outcome: Outcome;
-  readonly notes: string[];
-}
-
-export interface Drill {
-  readonly name: string;
-  readonly title: string;
-  readonly expectation: string;
-  run(ctx: DrillContext): Promise<DrillResult>;
-}
 
 /** Room over the router's deadline for the HTTP hop and a busy two-core machine. */
 export const SLACK_MS = 250;
@@ -267,6 +233,11 @@ const hotSwap: Drill = {
   },
 };
 
+/**
+ * The fault drills: each runs steady searches against a DrillCluster while doing one bad
+ * thing to it, measures what the clients saw, and judges that against the expectation it
+ * states. Each leaves the cluster as it found it (every replica back and live).
+ */
 export const DRILLS: readonly Drill[] = [killReplica, stopReplica, killShard, restartNats, badTrafficDrill, hotSwap, killSupervisorDrill];
 
 /** Restarts replicas of `shard` until it has as many as the cluster was started with, all live. */
@@ -276,18 +247,6 @@ async function restore(ctx: DrillContext, shard: string): Promise<void> {
   while (cluster.replicasOf(shard).length < cluster.o.replicas) started.push(cluster.startExpert(shard));
   await Promise.all(started.map((p) => cluster.waitReady(p)));
   await cluster.waitLive(cluster.o.replicas, shard);
-}
-
-export function result(d: Drill, ctx: DrillContext, durationS: number, figures: Figures, measures: DrillResult['measures'], ok: boolean, notes: string[]): DrillResult {
-  return { name: d.name, title: d.title, expectation: d.expectation, load: `${ctx.rate} req/s for ${durationS} s`, figures, measures, outcome: ok ? 'pass' : 'fail', notes };
-}
-
-function skipped(d: Drill, reason: string): DrillResult {
-  return { name: d.name, title: d.title, expectation: d.expectation, load: '-', measures: {}, outcome: 'skipped', notes: [reason] };
-}
-
-export function round(v: number): number {
-  return Math.round(v * 10) / 10;
 }
 
 function quantileOf(values: number[], q: number): number {

@@ -1,4 +1,4 @@
-import type { DrillResult } from './drills.ts';
+import type { DrillResult } from './drill.ts';
 
 /** A drill's result as a few lines of text: the verdict, the load, what clients saw, the drill's own measures. */
 export function formatDrill(r: DrillResult): string {

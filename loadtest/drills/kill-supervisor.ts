@@ -6,7 +6,7 @@ import { OK } from '../node/samples.ts';
 import { startLocalUp } from '../node/local-up.ts';
 import { commandOf, processTree } from '../node/processes.ts';
 import { sleep } from './drill-cluster.ts';
-import { result, round, type Drill } from './drills.ts';
+import { result, round, type Drill } from './drill.ts';
 import { underLoad } from './under-load.ts';
 
 /** Longest the processes `dsi up` started may outlive it. */

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parseQueries } from '../scenarios.js';
 import { queriesPath } from '../node/load-run.ts';
 import { DrillCluster } from './drill-cluster.ts';
-import { DRILLS, type DrillResult } from './drills.ts';
+import type { DrillResult } from './drill.ts';
+import { DRILLS } from './drills.ts';
 
 /** Starts a DrillCluster, runs the named drills on it one after another, stops it. */
 export interface DrillRunOptions {

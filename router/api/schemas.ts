@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { HeartbeatSchema, ShardHitSchema } from '../../shared/bus/protocol.ts';
+import { ShardFiguresSchema } from '../../shared/registry/records.ts';
 import { ErrorCode } from '../../shared/errors.ts';
 import type { DocRecord } from '../../shared/artifact/index-artifact.ts';
 import type { SearchResponse } from '../search.ts';
@@ -22,15 +24,8 @@ export const ErrorBodySchema = z
   .describe('Every error answer, whatever the route.');
 
 export const SearchResponseSchema = z.object({
-  results: z.array(
-    z.object({
-      id: z.string().describe("The document's id in the collection."),
-      docid: z.string().describe('Its semantic DocID (topic-cluster-item).'),
-      score: z.number().describe('log P(topic) + log P(rest of the DocID | topic); higher is better.'),
-      shard: z.string().describe('The shard that answered it.'),
-      title: z.string(),
-    }),
-  ),
+  // A result is the engine's hit (the protocol's shard hit and the shard that answered it), always titled.
+  results: z.array(ShardHitSchema.extend({ shard: z.string().describe('The shard that answered it.'), title: z.string() })),
   routed: z.array(z.object({ topic: z.number().int(), p: z.number().describe("The gating model's probability of the topic.") })).describe('The topics the query was sent to.'),
   took_ms: z.number(),
   degraded: z.boolean().describe('Some shard the query was routed to did not answer: results come from the others.'),
@@ -40,16 +35,8 @@ export const SearchResponseSchema = z.object({
 
 export const DocSchema = z.object({ id: z.string(), docid: z.string(), title: z.string(), text: z.string() });
 
-const ReplicaStatusSchema = z.object({
-  replica: z.string(),
-  pid: z.number().int(),
-  version: z.number().int(),
-  topics: z.array(z.number().int()),
-  docs: z.number().int(),
-  inflight: z.number().int(),
-  served: z.number().int(),
-  started_at: z.string(),
-  draining: z.boolean(),
+// A replica as its heartbeats (the protocol's) describe it, and as this router has seen it.
+const ReplicaStatusSchema = HeartbeatSchema.omit({ v: true, shard: true }).extend({
   age_ms: z.number().describe('Since its last heartbeat.'),
   suspect: z.boolean().describe('A request to it failed after its last heartbeat.'),
   router_inflight: z.number().int(),
@@ -63,7 +50,7 @@ const ShardStatusSchema = z.object({
   published_version: z.number().int().describe('Version the registry names as current.'),
   previous_version: z.number().int().nullable(),
   retrained_at: z.string().nullable(),
-  previous_figures: z.object({ collision_rate: z.number(), 'index_recall@1': z.number(), 'hits@10': z.number().nullable() }).nullable().describe("The previous version's quality figures (kept for rollback); null before a first retrain."),
+  previous_figures: ShardFiguresSchema.nullable().describe("The previous version's quality figures (kept for rollback); null before a first retrain."),
   live_replicas: z.number().int(),
   replicas: z.array(ReplicaStatusSchema),
   collision_rate: z.number(),

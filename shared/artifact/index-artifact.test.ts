@@ -1,10 +1,12 @@
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultIndexConfig } from '../config.ts';
-import { ArtifactError } from '../errors.ts';
-import { commitIndex, openIndex, stagingDirFor, verifyIndex } from './index-artifact.ts';
+import { ArtifactError, BadInputError } from '../errors.ts';
+import { FEATURIZER_VERSION } from '../text/featurizer.ts';
+import { openIndex, verifyIndex } from './index-artifact.ts';
+import { IndexWriter } from './index-writer.ts';
 import { readTensorFile, writeTensorFile } from './tensor-file.ts';
 
 let dir: string;
@@ -13,13 +15,15 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function sealedIndex(): Promise<string> {
-  const out = join(dir, 'index');
-  const staging = await stagingDirFor(out);
-  mkdirSync(join(staging, 'shards', 's0'), { recursive: true });
-  await writeTensorFile(join(staging, 'shards', 's0', 'weights.bin'), [{ name: 'w', dtype: 'float32', shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) }]);
-  writeFileSync(join(staging, 'docs.jsonl'), '{"id":"d1","docid":"0-0","title":"t","text":"x"}\n');
-  await commitIndex(staging, out, {
+/** A one-shard index written the way every index is: staged, filled, sealed. */
+async function sealedIndex(out = join(dir, 'index'), text = 'x'): Promise<string> {
+  const writer = await IndexWriter.stage(out);
+  mkdirSync(writer.shardDir('s0'), { recursive: true });
+  await writeTensorFile(join(writer.shardDir('s0'), 'weights.bin'), [{ name: 'w', dtype: 'float32', shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) }]);
+  await writer.writeShard('s0', { report: { id: 's0' }, queries: { train: [], heldout: [] } });
+  await writer.writeDocuments([{ id: 'd1', docid: '0-0', title: 't', text }]);
+  writeFileSync(join(await writer.scratchDir('scratch'), 'tower.bin'), 'intermediate');
+  await writer.seal({
     createdAt: new Date(0).toISOString(),
     config: defaultIndexConfig(10, 1, 1),
     corpus: { documents: 1, sha256: 'x' },
@@ -29,13 +33,34 @@ async function sealedIndex(): Promise<string> {
   return out;
 }
 
+/** Every file under a folder with its content: what "untouched" is checked against. */
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string, prefix: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name), `${prefix}${e.name}/`);
+      else out[`${prefix}${e.name}`] = readFileSync(join(d, e.name), 'utf8');
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
 describe('index artifact', () => {
-  it('seals every file with a checksum and leaves no staging folder', async () => {
+  it('seals every file with a checksum, records the featurizer version, and leaves no staging folder or scratch space', async () => {
     const out = await sealedIndex();
     const manifest = await openIndex(out);
-    expect(Object.keys(manifest.files).sort()).toEqual(['docs.jsonl', 'shards/s0/weights.bin']);
+    expect(Object.keys(manifest.files).sort()).toEqual(['docs.jsonl', 'shards/s0/queries.json', 'shards/s0/report.json', 'shards/s0/weights.bin']);
+    expect(manifest.featurizer).toBe(FEATURIZER_VERSION);
     await expect(verifyIndex(out, manifest)).resolves.toBeUndefined();
-    expect(existsSync(`${out}.partial-${process.pid}`)).toBe(false);
+    expect(readdirSync(dir)).toEqual(['index']);
+  });
+
+  it('refuses an index whose models read text with another featurizer version', async () => {
+    const out = await sealedIndex();
+    const path = join(out, 'manifest.json');
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), featurizer: FEATURIZER_VERSION + 1 }));
+    await expect(openIndex(out)).rejects.toThrow(/featurizer version .*rebuild the index/);
   });
 
   it('refuses a changed file, naming it', async () => {
@@ -77,5 +102,49 @@ describe('index artifact', () => {
     expect(Array.from(arrays.get('b')!)).toEqual([-1, 7]);
     writeFileSync(path, readFileSync(path).subarray(0, 8));
     await expect(readTensorFile(path, specs)).rejects.toThrow(/spec needs 20/);
+  });
+});
+
+describe('IndexWriter', () => {
+  it("refuses to replace a folder holding someone's files, before writing anything, and leaves them as they were", async () => {
+    const mine = join(dir, 'mine');
+    mkdirSync(join(mine, 'photos'), { recursive: true });
+    writeFileSync(join(mine, 'notes.txt'), 'do not lose me');
+    writeFileSync(join(mine, 'photos', 'a.jpg'), 'jpeg');
+    // A manifest.json that is not an index's (a web app's, say) does not make the folder an index.
+    writeFileSync(join(mine, 'manifest.json'), '{"name":"my app","icons":[]}');
+    const before = snapshot(mine);
+    await expect(IndexWriter.stage(mine)).rejects.toBeInstanceOf(BadInputError);
+    await expect(IndexWriter.stage(mine)).rejects.toThrow(/not empty and holds no index/);
+    expect(snapshot(mine)).toEqual(before);
+    expect(readdirSync(dir)).toEqual(['mine']);
+  });
+
+  it('refuses a file', async () => {
+    const file = join(dir, 'file');
+    writeFileSync(file, 'x');
+    await expect(IndexWriter.stage(file)).rejects.toThrow(/is a file/);
+    expect(readFileSync(file, 'utf8')).toBe('x');
+  });
+
+  it('writes into an empty folder, and replaces an index whole', async () => {
+    const out = join(dir, 'empty');
+    mkdirSync(out);
+    await sealedIndex(out, 'first');
+    expect(readFileSync(join(out, 'docs.jsonl'), 'utf8')).toMatch(/first/);
+    await sealedIndex(out, 'second');
+    expect(readFileSync(join(out, 'docs.jsonl'), 'utf8')).toMatch(/second/);
+    await expect(verifyIndex(out, await openIndex(out))).resolves.toBeUndefined();
+    expect(readdirSync(dir)).toEqual(['empty']);
+  });
+
+  it('leaves the index it would have replaced as it was when the write is discarded', async () => {
+    const out = await sealedIndex();
+    const before = snapshot(out);
+    const writer = await IndexWriter.stage(out);
+    await writer.writeDocuments([{ id: 'd2', docid: '0-1', title: 'u', text: 'y' }]);
+    await writer.discard();
+    expect(snapshot(out)).toEqual(before);
+    expect(readdirSync(dir)).toEqual(['index']);
   });
 });

@@ -15,6 +15,11 @@ export type ShardEntry = z.infer<typeof ShardEntrySchema>;
 
 export const ManifestSchema = z.object({
   format: z.literal(ARTIFACT_FORMAT),
+  /**
+   * FEATURIZER_VERSION of the build that trained the models: text must be featurized the
+   * way they learnt it. Manifests written before it was recorded were all version 1.
+   */
+  featurizer: z.number().int().min(1).default(1),
   createdAt: z.string(),
   config: IndexConfigSchema,
   corpus: z.object({ documents: z.number().int().min(0), sha256: z.string() }),

@@ -1,8 +1,8 @@
-import { stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseDocId } from '../docids/build.ts';
-import { DocRecordSchema, readDocRecords, type DocRecord } from './index-artifact.ts';
+import { DocRecordSchema, readDocRecords, SHARD_FILES, type DocRecord } from './index-artifact.ts';
 import { readJsonFile } from './json-file.ts';
 import type { ShardEntry } from './manifest.ts';
 
@@ -24,16 +24,9 @@ export const ShardDataSchema = z.object({
 });
 export type ShardData = z.infer<typeof ShardDataSchema>;
 
-/** The file of a shard's folder that holds its ShardQueries. */
-export const SHARD_QUERIES_FILE = 'queries.json';
-
-export async function writeShardQueries(shardDir: string, queries: ShardQueries): Promise<void> {
-  await writeFile(join(shardDir, SHARD_QUERIES_FILE), JSON.stringify(queries));
-}
-
 /** A shard's queries; none when the folder predates queries.json (a damaged file is still refused). */
 export async function readShardQueries(shardDir: string): Promise<ShardQueries> {
-  const path = join(shardDir, SHARD_QUERIES_FILE);
+  const path = join(shardDir, SHARD_FILES.queries);
   const exists = await stat(path).then(
     () => true,
     (e: NodeJS.ErrnoException) => {

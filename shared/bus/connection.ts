@@ -3,21 +3,13 @@ import { openKeyValue, openObjectStore, type KeyValueBucket, type ObjectBucket }
 import { BusUnavailableError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { toBusError } from './bus-errors.ts';
+import type { BusAddress } from './address.ts';
 
-/**
- * The message bus every process of the cluster talks through: a thin seam over one NATS
- * connection, so nats.js types stay in shared/bus/ and the rest of the code sees bytes,
- * subjects and our own typed errors.
- */
-export interface BusOptions {
-  /** NATS server URL, e.g. nats://127.0.0.1:4222. */
-  url: string;
+/** Where to connect, and how this connection shows itself and logs. */
+export interface BusOptions extends BusAddress {
   /** Connection name shown by the server's monitoring (e.g. "dsi-expert-s0"). */
-  name: string;
-  token?: string;
-  user?: string;
-  pass?: string;
-  log: Logger;
+  readonly name: string;
+  readonly log: Logger;
 }
 
 /** A message received on a subscription. */
@@ -42,6 +34,11 @@ export interface BusSubscription {
   drain(): Promise<void>;
 }
 
+/**
+ * The message bus every process of the cluster talks through: a thin seam over one NATS
+ * connection, so nats.js types stay in shared/bus/ and the rest of the code sees bytes,
+ * subjects and our own typed errors.
+ */
 export interface Bus {
   readonly name: string;
   /** True while the connection is up; false while reconnecting and after close. */

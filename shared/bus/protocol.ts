@@ -5,6 +5,10 @@ import { ErrorCode } from '../errors.ts';
  * Everything that crosses NATS between the router and the experts: subjects, message
  * shapes (validated with zod on receipt) and error codes. Payloads are msgpackr-encoded
  * (see codec.ts). Bump PROTOCOL_VERSION when a shape changes incompatibly.
+ *
+ * The message types are derived from the schemas, never declared beside them: what a
+ * search asks of a shard and what it answers is one definition, here, whether the shard
+ * is asked over the bus or in process.
  */
 export const PROTOCOL_VERSION = 1;
 
@@ -24,7 +28,9 @@ export const Subjects = {
 export const HEARTBEAT_INTERVAL_MS = 1000;
 export const HEARTBEAT_TIMEOUT_MS = 3500;
 
+/** A topic the gating model routed a query to, with log P(topic). */
 export const RoutedTopicSchema = z.object({ topic: z.number().int().min(0), logp: z.number().max(0) });
+export type RoutedTopic = z.infer<typeof RoutedTopicSchema>;
 
 export const SearchRequestSchema = z.object({
   v: z.literal(PROTOCOL_VERSION),
@@ -34,8 +40,22 @@ export const SearchRequestSchema = z.object({
   k: z.number().int().min(1).max(1000),
 });
 export type SearchRequest = z.infer<typeof SearchRequestSchema>;
+/** What a search asks of one shard, whichever way it travels: a search request without its envelope. */
+export type ShardQuery = Omit<SearchRequest, 'v'>;
 
-export const ShardHitSchema = z.object({ id: z.string(), docid: z.string(), score: z.number() });
+/**
+ * One document a shard returns: its corpus id, its DocID and its score (today
+ * log P(topic) + log P(rest of DocID | topic, query); comparable across shards, which is
+ * how results are merged). A shard may title its hits; where it does not, the title comes
+ * from the document records of whoever shows the results.
+ */
+export const ShardHitSchema = z.object({
+  id: z.string().describe("The document's id in the collection."),
+  docid: z.string().describe('Its semantic DocID (topic-cluster-item).'),
+  score: z.number().describe('log P(topic) + log P(rest of the DocID | topic); higher is better.'),
+  title: z.string().optional(),
+});
+export type ShardHit = z.infer<typeof ShardHitSchema>;
 
 export const SearchReplySchema = z.discriminatedUnion('ok', [
   z.object({
@@ -54,6 +74,8 @@ export const SearchReplySchema = z.discriminatedUnion('ok', [
   }),
 ]);
 export type SearchReply = z.infer<typeof SearchReplySchema>;
+/** What a shard answers, whichever way it travels: the hits, and which replica and model version found them. */
+export type ShardAnswer = Pick<Extract<SearchReply, { ok: true }>, 'hits' | 'replica' | 'version'>;
 
 export const HeartbeatSchema = z.object({
   v: z.literal(PROTOCOL_VERSION),

@@ -3,10 +3,7 @@ import type { Logger } from '../log.ts';
 import { BusUnavailableError } from '../errors.ts';
 import { NoRespondersError, toBusError } from './bus-errors.ts';
 
-/**
- * JetStream's key-value buckets and object stores, seen through the same seam as the
- * rest of the bus: bytes in, bytes out, our typed errors, no nats.js types outside shared/bus/.
- */
+/** One key's value, as a bucket returns it. */
 export interface KeyValueEntry {
   readonly key: string;
   /** Empty for a deleted key. */
@@ -19,6 +16,10 @@ export interface KeyValueWatch {
   stop(): void;
 }
 
+/**
+ * A JetStream key-value bucket (and below, an object store), seen through the same seam as
+ * the rest of the bus: bytes in, bytes out, our typed errors, no nats.js types outside shared/bus/.
+ */
 export interface KeyValueBucket {
   get(key: string): Promise<KeyValueEntry | null>;
   put(key: string, value: Uint8Array): Promise<number>;

@@ -8,10 +8,16 @@ export interface DocExample {
   readonly doc: number;
 }
 
+/** A training query, featurized once, pointing at a document by its position in the model's document list. */
+export interface TrainingQuery {
+  readonly doc: number;
+  readonly bag: FeatureBag;
+}
+
 /** What a model trains on: its documents (tokenised) and the training queries pointing at them. */
 export interface TrainingCorpus {
   readonly docs: readonly TokenizedDoc[];
-  readonly queries: readonly { readonly doc: number; readonly bag: FeatureBag }[];
+  readonly queries: readonly TrainingQuery[];
 }
 
 /**

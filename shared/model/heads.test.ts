@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tfMemory } from './backend.ts';
-import { l2normalize } from './encoder.ts';
+import { l2normalize } from './tower/encoder.ts';
 import { groupLoss, sharedLogProbs } from './heads.ts';
 
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { l2normalize } from './encoder.ts';
+import { l2normalize } from './tower/encoder.ts';
 
 /**
  * Cosine-softmax classification among candidates (h is unit length):

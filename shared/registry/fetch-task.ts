@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type { BusAddress } from '../bus/address.ts';
 import { connectBus } from '../bus/connection.ts';
 import { createLogger } from '../log.ts';
 import { unpackFolder } from './bundle.ts';
@@ -7,7 +8,7 @@ import { Registry } from './registry.ts';
 
 /** What the worker is asked to do: fetch one model object, check it, and write its files into `dir`. */
 export interface FetchTask {
-  nats: { url: string; token?: string; user?: string; pass?: string };
+  nats: BusAddress;
   ref: ObjectRef;
   dir: string;
 }

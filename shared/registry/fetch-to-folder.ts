@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { BusAddress } from '../bus/address.ts';
 import { ArtifactError } from '../errors.ts';
 import type { FetchTask, FetchTaskResult } from './fetch-task.ts';
 import type { ObjectRef } from './records.ts';
@@ -11,7 +12,7 @@ const WORKER_URL = new URL('./fetch-worker.mjs', import.meta.url);
  * while a new model arrives (experts, the router), whose thread must keep answering.
  * A missing or damaged object is an ArtifactError, as with Registry.download.
  */
-export async function fetchToFolder(nats: FetchTask['nats'], ref: ObjectRef, dir: string): Promise<void> {
+export async function fetchToFolder(nats: BusAddress, ref: ObjectRef, dir: string): Promise<void> {
   const result = await new Promise<FetchTaskResult>((resolve) => {
     const worker = new Worker(WORKER_URL, { workerData: { nats, ref, dir } satisfies FetchTask });
     let settled = false;
@@ -26,5 +27,3 @@ export async function fetchToFolder(nats: FetchTask['nats'], ref: ObjectRef, dir
   });
   if (!result.ok) throw new ArtifactError(`object ${ref.object}`, result.message.replace(/^object \S+: /, ''));
 }
-
-export type NatsAddress = FetchTask['nats'];

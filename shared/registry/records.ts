@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IndexConfigSchema } from '../config.ts';
+import { FEATURIZER_VERSION } from '../text/featurizer.ts';
 
 /**
  * The cluster's source of truth, kept in a JetStream key-value bucket:
@@ -27,6 +28,17 @@ export type ObjectRef = z.infer<typeof ObjectRefSchema>;
 
 export const IndexRecordSchema = z.object({
   format: z.literal(REGISTRY_FORMAT),
+  /**
+   * FEATURIZER_VERSION of the build that trained the models (records written before it was
+   * kept: 1). A process that featurizes otherwise refuses the record: its queries would not
+   * read the way the models learnt.
+   */
+  featurizer: z
+    .number()
+    .int()
+    .min(1)
+    .default(1)
+    .refine((v): boolean => v === FEATURIZER_VERSION, (v) => ({ message: `models trained with featurizer version ${v}, this build featurizes with version ${FEATURIZER_VERSION}: publish an index rebuilt with it` })),
   config: IndexConfigSchema,
   /** Topic ids in use are 0 … topics-1; a new shard's topics continue after them. */
   topics: z.number().int().min(1),

@@ -1,7 +1,7 @@
 import type { AppDeps } from '../../router/app.ts';
 import { DEFAULT_LIMITS } from '../../router/config.ts';
 import { RouterMetrics } from '../../router/metrics.ts';
-import { ShardView } from '../../router/shard-view.ts';
+import { ShardView } from '../../shared/bus/shard-view.ts';
 import { createLogger } from '../../shared/log.ts';
 
 /** An empty search answer, for apps whose search is not what a test is about. */

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canConnect, freePort } from '../../cluster/up/ports.ts';
+import type { BusCredentials } from '../../shared/bus/address.ts';
 
 /**
  * A real `nats-server` (from PATH) on a free loopback port, for integration tests: the bus
@@ -20,13 +21,9 @@ export interface NatsServerHandle {
   restart(): Promise<void>;
 }
 
-export interface NatsServerOptions {
+/** Credentials given are required from clients (a token, or a user and password). */
+export interface NatsServerOptions extends BusCredentials {
   jetstream?: boolean;
-  /** Require this token from clients (nats-server --auth). */
-  token?: string;
-  /** Require this user and password from clients. */
-  user?: string;
-  pass?: string;
 }
 
 const HOST = '127.0.0.1';

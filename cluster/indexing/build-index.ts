@@ -1,0 +1,175 @@
+import { loadCorpus, type BeirDoc } from '../../shared/beir/reader.ts';
+import { shardDirOf } from '../../shared/artifact/index-artifact.ts';
+import { corpusDigest, IndexWriter } from '../../shared/artifact/index-writer.ts';
+import type { Manifest } from '../../shared/artifact/manifest.ts';
+import type { IndexConfig } from '../../shared/config.ts';
+import type { QueryPair } from '../../shared/artifact/shard-data.ts';
+import { assignTopicsToShards, formatDocId } from '../../shared/docids/build.ts';
+import { loadGating } from '../../shared/model/gating/gating-store.ts';
+import type { TrainReport } from '../../shared/model/trainer.ts';
+import type { TrainingCorpus, TrainingQuery } from '../../shared/model/examples.ts';
+import { tokenizeDoc, type TokenizedDoc } from '../../shared/model/views.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { Progress } from '../../shared/progress.ts';
+import type { Vocabulary } from '../../shared/text/vocabulary.ts';
+import { BadInputError } from '../../shared/errors.ts';
+import { loadExpert, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
+import { buildVocabulary } from '../../shared/model/tower/vocabulary.ts';
+import { LocalIndex } from '../local-index.ts';
+import { evaluateShardHits } from '../eval/shard-hits.ts';
+import { runJobs } from './job-runner.ts';
+import type { ExpertJob } from './jobs.ts';
+import { featurizePairs, loadQueryPairs } from './query-pairs.ts';
+import { gatingJobFor } from './semantic-ids.ts';
+import { stageTowerAndDocIds } from './staged-tower.ts';
+import { shardReportOf, type ShardReport } from './shard-report.ts';
+
+export type { ShardReport } from './shard-report.ts';
+
+export interface BuildOptions {
+  corpusDir: string;
+  outDir: string;
+  /** The index configuration, given the collection's size (defaults are sized from it). */
+  configFor: (documents: number) => Readonly<IndexConfig>;
+  log: Logger;
+  progress: Progress;
+  /** Models trained at once, each in its own process. */
+  parallel: number;
+  /** Environment of the training processes. */
+  childEnv: NodeJS.ProcessEnv;
+}
+
+export interface BuildResult {
+  manifest: Manifest;
+  reports: ShardReport[];
+  seconds: number;
+  /** Peak resident memory of the largest process of the build (the builder or a training process). */
+  peakRssBytes: number;
+  /** The text tower's pre-training, when the config asks for it. */
+  tower?: TrainReport;
+}
+
+/**
+ * dsi index: collection → semantic DocIDs → gating model + one expert per shard → a
+ * sealed artifact. Everything is staged beside the output and swapped in at the end; an
+ * output that is not an index (someone's files) is refused before anything is done.
+ */
+export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
+  const { log, progress } = options;
+  const started = performance.now();
+  const phase = (name: string, since: number) => log.info({ phase: name, seconds: +((performance.now() - since) / 1000).toFixed(1) }, `${name} done`);
+
+  const writer = await IndexWriter.stage(options.outDir);
+  try {
+    const t = performance.now();
+    const { docs } = await loadCorpus(options.corpusDir);
+    if (docs.length === 0) throw new BadInputError(`${options.corpusDir}: the corpus has no documents`);
+    const config = options.configFor(docs.length);
+    const docIndex = new Map(docs.map((d, i) => [d.id, i]));
+    const queryPairs = {
+      train: await loadQueryPairs(options.corpusDir, config.trainSplit, docIndex),
+      heldout: await loadQueryPairs(options.corpusDir, config.reportSplit, docIndex),
+    };
+    const trainPairs = featurizePairs(queryPairs.train, docIndex);
+    const tokenized = docs.map((d) => tokenizeDoc(d, config.featurizer.maxTokens));
+    log.info({ documents: docs.length, training_queries: trainPairs.length }, 'collection loaded');
+    phase('load', t);
+
+    const everything: TrainingCorpus = { docs: tokenized, queries: trainPairs };
+    const globalVocabulary = buildVocabulary(everything, config);
+    const { tower, paths } = await stageTowerAndDocIds({ corpus: everything, vocabulary: globalVocabulary, config, writer, progress, docs: tokenized, topics: config.docids.topics, phase });
+    const topicCount = paths.reduce((m, p) => Math.max(m, p[0]! + 1), 0);
+    const topicSizes = new Array<number>(topicCount).fill(0);
+    for (const p of paths) topicSizes[p[0]!]!++;
+    const shardTopics = assignTopicsToShards(topicSizes, config.shards);
+    log.info({ topics: topicCount, vocabulary: globalVocabulary.size, levels: paths.reduce((m, p) => Math.max(m, p.length), 0) }, 'semantic DocIDs built');
+
+    const prepared = { config, docs, tokenized, trainPairs, queryPairs, paths, shardTopics, topicCount, everything, globalVocabulary, ...(tower ? { startTower: tower.dir } : {}) };
+    const { manifest, reports, peakRssBytes } = await trainAndSeal(writer, prepared, options);
+    const seconds = (performance.now() - started) / 1000;
+    log.info({ seconds: +seconds.toFixed(1), out: options.outDir }, 'index written');
+    return { manifest, reports, seconds, peakRssBytes: Math.max(peakRssBytes, process.resourceUsage().maxRSS * 1024), ...(tower ? { tower: tower.training } : {}) };
+  } catch (error) {
+    // A failed build leaves the previous index (if any) untouched and no half-written one.
+    await writer.discard();
+    throw error;
+  }
+}
+
+interface Prepared {
+  config: Readonly<IndexConfig>;
+  docs: BeirDoc[];
+  tokenized: TokenizedDoc[];
+  trainPairs: TrainingQuery[];
+  /** The same training pairs as text, and the report split's: what each shard keeps in queries.json. */
+  queryPairs: { train: QueryPair[]; heldout: QueryPair[] };
+  paths: number[][];
+  shardTopics: number[][];
+  topicCount: number;
+  everything: TrainingCorpus;
+  globalVocabulary: Vocabulary;
+  /** Folder of the pre-trained text tower every model starts from, if any. */
+  startTower?: string;
+}
+
+/** Trains the gating model and every expert into the stage (in parallel processes), then seals it in place of the output. */
+async function trainAndSeal(writer: IndexWriter, prepared: Prepared, options: BuildOptions): Promise<{ manifest: Manifest; reports: ShardReport[]; peakRssBytes: number }> {
+  const { config, docs, trainPairs, paths, shardTopics, topicCount, everything, globalVocabulary } = prepared;
+  const { log } = options;
+  const t = performance.now();
+  const gatingJob = gatingJobFor(writer.gatingDir, config, everything, globalVocabulary, paths, prepared.startTower);
+  const shards = shardTopics.map((topicList, s) => ({ id: `s${s}`, topics: [...topicList].sort((a, b) => a - b) }));
+  const expertJobs: ExpertJob[] = shards.map(({ id, topics }, s) => {
+    const held = new Set(topics);
+    const members = paths.flatMap((p, i) => (held.has(p[0]!) ? [i] : []));
+    const localOf = new Map(members.map((g, l) => [g, l]));
+    return {
+      kind: 'expert',
+      outDir: writer.shardDir(id),
+      config,
+      shard: id,
+      seed: config.seed * 1000 + s,
+      corpus: {
+        docs: members.map((g) => prepared.tokenized[g]!),
+        queries: trainPairs.flatMap((q) => (localOf.has(q.doc) ? [{ doc: localOf.get(q.doc)!, bag: q.bag }] : [])),
+      },
+      paths: members.map((g) => paths[g]!),
+      docIds: members.map((g) => docs[g]!.id),
+      ...(prepared.startTower ? { startTower: prepared.startTower } : {}),
+    };
+  });
+  const results = await runJobs([gatingJob, ...expertJobs], { parallel: options.parallel, log, env: options.childEnv, progress: options.progress });
+  log.info({ phase: 'training', seconds: +((performance.now() - t) / 1000).toFixed(1) }, 'training done');
+
+  const entries = shards.map((s, i) => ({ ...s, docs: expertJobs[i]!.docIds.length, dir: shardDirOf(s.id) }));
+  const gating = await loadGating(writer.gatingDir);
+  const experts = new Map<string, LoadedExpert>();
+  for (const entry of entries) experts.set(entry.id, await loadExpert(writer.shardDir(entry.id)));
+  const index = new LocalIndex(config, gating, { shards: entries }, experts);
+  try {
+    const shardHits = await evaluateShardHits(index, options.corpusDir, config.reportSplit, docs);
+    const reports: ShardReport[] = entries.map((entry, i) => {
+      const hits = shardHits?.byShard.get(entry.id);
+      return shardReportOf(entry, results[i + 1]!, { split: shardHits ? config.reportSplit : null, queries: hits?.queries ?? 0, hits10: hits?.hits10 ?? null });
+    });
+    for (const [i, report] of reports.entries()) await writer.writeShard(report.id, { report, queries: queriesOf(expertJobs[i]!, prepared.queryPairs) });
+    await writer.writeDocuments(docs.map((d, i) => ({ id: d.id, docid: formatDocId(paths[i]!), title: d.title, text: d.text })));
+    const manifest = await writer.seal({
+      createdAt: new Date().toISOString(),
+      config,
+      corpus: { documents: docs.length, sha256: corpusDigest(docs) },
+      topics: topicCount,
+      shards: entries,
+    });
+    return { manifest, reports, peakRssBytes: Math.max(...results.map((r) => r.peakRssBytes)) };
+  } finally {
+    index.dispose();
+  }
+}
+
+/** A shard's queries.json: the training and report-split pairs whose document it holds. */
+function queriesOf(job: ExpertJob, pairs: Prepared['queryPairs']) {
+  const held = new Set(job.docIds);
+  const mine = (list: readonly QueryPair[]) => list.filter((p) => held.has(p.doc));
+  return { train: mine(pairs.train), heldout: mine(pairs.heldout) };
+}

@@ -1,0 +1,185 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { bagOf, encodeBatch, packFeatures, project, type EncoderWeights } from '../tower/encoder.ts';
+import { dot, groupLoss, logSoftmaxInPlace, normalizeRows, pickedLoss, sharedLogProbs } from '../heads.ts';
+import type { AdamOptions } from '../sparse-table.ts';
+import type { EncodedFeatures } from '../../text/vocabulary.ts';
+import type { RoutedTopic } from '../../bus/protocol.ts';
+
+/** One training example: a text's features and the prototype row it must score highest. */
+export interface GatingExample {
+  readonly features: EncodedFeatures;
+  /** Prototype row of the target document (the row of its DocID cluster). */
+  readonly topic: number;
+}
+
+const INITIAL_SCALE = 10;
+
+/**
+ * The gating model: query → probability of each topic (the first DocID component).
+ * The router runs it to decide which experts to ask; it is trained on the same
+ * examples as the experts.
+ *
+ * A topic is represented by several prototype rows (one per DocID cluster below it):
+ * the softmax runs over prototypes and a topic's probability is the sum over its own.
+ * Topics are unions of clusters, too broad for one vector; with one row per topic, dev
+ * queries found their topic in the top 4 of 15 only 75% of the time on the Debian
+ * collection.
+ */
+export class GatingModel {
+  readonly encoder: EncoderWeights;
+  /** Topic id (DocID first component) of each prototype row of `topics`. */
+  readonly topicLabels: Int32Array;
+  /** The distinct topic ids, ascending: the order of route()'s output. */
+  readonly topicIds: Int32Array;
+  /** Index into topicIds of each prototype row. */
+  readonly #topicOfRow: Int32Array;
+  readonly topics: tf.Variable<tf.Rank.R2>;
+  readonly scale: tf.Variable<tf.Rank.R0>;
+  /**
+   * route() returns log P(topic)^power, renormalised (power < 1 flattens). The router adds
+   * it to the experts' log P(rest | topic), and the gating model, trained alone, is more
+   * sure of itself than it should be next to them: set after training (IndexConfig.gating.topicPower).
+   */
+  topicPower: number;
+  #serving: { topics: Float32Array; scale: number } | undefined;
+
+  constructor(encoder: EncoderWeights, topicLabels: Int32Array, topics: Float32Array, scale: number, topicPower = 1) {
+    this.encoder = encoder;
+    this.topicPower = topicPower;
+    this.topicLabels = topicLabels;
+    this.topicIds = Int32Array.from(new Set(topicLabels)).sort();
+    const index = new Map(Array.from(this.topicIds, (t, i) => [t, i]));
+    this.#topicOfRow = Int32Array.from(topicLabels, (t) => index.get(t)!);
+    // In tidies: a variable holds its own reference, and the tensor it starts from would otherwise stay allocated.
+    this.topics = tf.tidy(() => tf.variable(tf.tensor2d(topics, [topicLabels.length, encoder.table.dim]), true)) as tf.Variable<tf.Rank.R2>;
+    this.scale = tf.tidy(() => tf.variable(tf.scalar(scale), true)) as tf.Variable<tf.Rank.R0>;
+  }
+
+  /** Topic rows start at the mean encoding of their documents. */
+  static create(encoder: EncoderWeights, topicLabels: Int32Array, docFeatures: readonly EncodedFeatures[], docTopicRows: Int32Array): GatingModel {
+    return new GatingModel(encoder, topicLabels, prototypeAnchors(encoder, topicLabels.length, docFeatures, docTopicRows), INITIAL_SCALE);
+  }
+
+  /**
+   * Moves every prototype row by how far its anchor (the normalised mean encoding of its
+   * documents) moved since `previous`, as the experts do with their node rows; returns the new anchors.
+   */
+  reanchor(docFeatures: readonly EncodedFeatures[], docTopicRows: Int32Array, previous: Float32Array): Float32Array {
+    const anchors = prototypeAnchors(this.encoder, this.topicLabels.length, docFeatures, docTopicRows);
+    const delta = new Float32Array(anchors.length);
+    for (let i = 0; i < delta.length; i++) delta[i] = anchors[i]! - previous[i]!;
+    tf.tidy(() => {
+      this.topics.assign(tf.add(this.topics, tf.tensor2d(delta, this.topics.shape)));
+    });
+    this.#serving = undefined;
+    return anchors;
+  }
+
+  get dim(): number {
+    return this.encoder.table.dim;
+  }
+
+  /**
+   * One step on (1 − topicWeight) · −log P(prototype) + topicWeight · −log P(topic): the
+   * prototype term keeps the rows specific, the topic term is what routing is judged on
+   * (a query between two clusters of its topic is routed right either way).
+   */
+  trainStep(batch: readonly GatingExample[], sparse: Readonly<AdamOptions>, dense: tf.Optimizer, topicWeight = 0): number {
+    const dim = this.dim;
+    const size = batch.length;
+    const features = packFeatures(batch.map((e) => e.features));
+    const h0 = bagOf(this.encoder, features);
+    const topicCount = this.topicIds.length;
+    // Results leave through variables: tidy walks a returned typed array element by element.
+    let loss = 0;
+    let gradH0: Float32Array = new Float32Array(0);
+    tf.tidy(() => {
+      const x = tf.tensor2d(h0, [size, dim]);
+      const targets = tf.tensor1d(Int32Array.from(batch, (e) => e.topic), 'int32');
+      const membership = tf.cast(tf.oneHot(tf.tensor1d(this.#topicOfRow, 'int32'), topicCount), 'float32') as tf.Tensor2D;
+      const topicTargets = tf.tensor1d(Int32Array.from(batch, (e) => this.#topicOfRow[e.topic]!), 'int32');
+      const f = (input: tf.Tensor, mix: tf.Tensor, topics: tf.Tensor, scale: tf.Tensor): tf.Scalar => {
+        const h = project(input as tf.Tensor2D, mix as tf.Tensor2D);
+        const logp = sharedLogProbs(h, topics as tf.Tensor2D, scale as tf.Scalar);
+        const prototypeLoss = pickedLoss(logp, targets);
+        if (topicWeight <= 0) return prototypeLoss;
+        const topicLoss = groupLoss(logp, membership, topicTargets);
+        return tf.add(tf.mul(prototypeLoss, 1 - topicWeight), tf.mul(topicLoss, topicWeight)) as tf.Scalar;
+      };
+      const { value, grads } = tf.valueAndGrads(f)([x, this.encoder.mix, this.topics, this.scale]);
+      dense.applyGradients({ [this.encoder.mix.name]: grads[1]!, [this.topics.name]: grads[2]!, [this.scale.name]: grads[3]! });
+      loss = value.dataSync()[0]!;
+      gradH0 = grads[0]!.dataSync() as Float32Array;
+    });
+    this.encoder.table.accumulateBag(features.rows, features.weights, features.offsets, gradH0);
+    this.encoder.table.applyAdam(sparse);
+    this.#serving = undefined;
+    return loss;
+  }
+
+  /** Log-probabilities over `topicIds` for each encoded query (row-major, one row per query). */
+  route(items: readonly EncodedFeatures[]): Float32Array {
+    const serving = this.#servingState();
+    const dim = this.dim;
+    const rows = this.topicLabels.length;
+    const topics = this.topicIds.length;
+    const queries = encodeBatch(this.encoder, items);
+    const scores = new Float32Array(rows);
+    const out = new Float32Array(items.length * topics);
+    for (let q = 0; q < items.length; q++) {
+      for (let r = 0; r < rows; r++) scores[r] = serving.scale * dot(queries, q * dim, serving.topics, r * dim, dim);
+      logSoftmaxInPlace(scores);
+      const topic = out.subarray(q * topics, (q + 1) * topics);
+      for (let r = 0; r < rows; r++) topic[this.#topicOfRow[r]!]! += Math.exp(scores[r]!);
+      for (let t = 0; t < topics; t++) topic[t] = this.topicPower * Math.log(topic[t]!);
+      if (this.topicPower !== 1) logSoftmaxInPlace(topic);
+    }
+    return out;
+  }
+
+  dispose(): void {
+    this.encoder.mix.dispose();
+    this.topics.dispose();
+    this.scale.dispose();
+  }
+
+  #servingState(): { topics: Float32Array; scale: number } {
+    this.#serving ??= { topics: normalizeRows(this.topics.dataSync() as Float32Array, this.dim), scale: this.scale.dataSync()[0]! };
+    return this.#serving;
+  }
+}
+
+/** Normalised mean encoding of each prototype row's documents. */
+export function prototypeAnchors(encoder: EncoderWeights, rows: number, docFeatures: readonly EncodedFeatures[], docTopicRows: Int32Array): Float32Array {
+  const dim = encoder.table.dim;
+  const sums = new Float32Array(rows * dim);
+  const chunk = 4096;
+  for (let start = 0; start < docFeatures.length; start += chunk) {
+    const vectors = encodeBatch(encoder, docFeatures.slice(start, start + chunk));
+    for (let i = 0; i * dim < vectors.length; i++) {
+      const t = docTopicRows[start + i]!;
+      for (let k = 0; k < dim; k++) sums[t * dim + k]! += vectors[i * dim + k]!;
+    }
+  }
+  return normalizeRows(sums, dim);
+}
+
+export interface RoutingOptions {
+  /** Ask the fewest topics whose probability mass reaches this. */
+  threshold: number;
+  /** Never ask more than this many topics. */
+  maxFanout: number;
+}
+
+/** The fewest most likely topics whose mass reaches the threshold, capped at maxFanout. */
+export function selectTopics(logProbs: Float32Array, labels: Int32Array, options: Readonly<RoutingOptions>): RoutedTopic[] {
+  const order = Array.from(logProbs.keys()).sort((a, b) => logProbs[b]! - logProbs[a]! || a - b);
+  const chosen: RoutedTopic[] = [];
+  let mass = 0;
+  for (const i of order) {
+    if (chosen.length >= options.maxFanout || (chosen.length > 0 && mass >= options.threshold)) break;
+    chosen.push({ topic: labels[i]!, logp: logProbs[i]! });
+    mass += Math.exp(logProbs[i]!);
+  }
+  return chosen;
+}

@@ -1,0 +1,201 @@
+import { TopK } from '../../util/top-k.ts';
+import type { QueryHead, WeightedTerms } from './query-head.ts';
+import type { TermIndex } from './term-index.ts';
+import { Field } from './terms.ts';
+
+/** One query term resolved against an index: its number there, weight, and the most it can add to a score. */
+interface ResolvedTerm {
+  readonly number: number;
+  readonly weight: number;
+  readonly bound: number;
+}
+
+/**
+ * Scores documents of an index against weighted query terms:
+ *   score(d) = prior(d) + Σ weight(t) · impact(t, d).
+ *
+ * Terms are taken by how much they can add, most first (MaxScore): once the k-th best
+ * score so far is out of reach of every document not yet touched (its prior plus what
+ * the remaining terms could add at most), the remaining terms only update the touched
+ * documents, looked up in their own term lists instead of walking long postings. So a
+ * query word found in most documents ("library") costs little, and the top k are exact.
+ *
+ * scoreOf(d) is exact for any document (computed from its term list when the pass did
+ * not touch it), since the caller combines lexical scores with the semantic half for
+ * candidates the pass did not rank first. Not reentrant: one pass at a time per instance.
+ */
+export class SparsePass {
+  readonly index: TermIndex;
+  /** The head's prior of each document: the sum over its name terms. */
+  #priors: Float32Array;
+  #maxPrior = 0;
+  readonly #scores: Float32Array;
+  /** The pass that last touched each document: stale scores read as unset without clearing the array. */
+  readonly #pass: Uint32Array;
+  readonly #touched: Int32Array;
+  #touchedCount = 0;
+  #current = 0;
+  #terms: ResolvedTerm[] = [];
+  readonly #averageTerms: number;
+  /** Weight of each term number in the current query (0 when absent), for lookups from documents' term lists. */
+  readonly #queryWeight: Float32Array;
+  readonly #queryStamp: Uint32Array;
+
+  constructor(index: TermIndex, priors: Float32Array) {
+    if (priors.length !== index.documents) throw new Error(`sparse pass: ${priors.length} priors for ${index.documents} documents`);
+    this.index = index;
+    this.#priors = priors;
+    this.setPriors(priors);
+    this.#averageTerms = index.documents ? index.postings / index.documents : 0;
+    this.#scores = new Float32Array(index.documents);
+    this.#pass = new Uint32Array(index.documents);
+    this.#touched = new Int32Array(index.documents);
+    this.#queryWeight = new Float32Array(index.terms.length);
+    this.#queryStamp = new Uint32Array(index.terms.length);
+  }
+
+  get priors(): Float32Array {
+    return this.#priors;
+  }
+
+  /** New document priors (training moves them); the array is used as it is, not copied. */
+  setPriors(priors: Float32Array): void {
+    if (priors.length !== this.index.documents) throw new Error(`sparse pass: ${priors.length} priors for ${this.index.documents} documents`);
+    let maxPrior = 0;
+    for (const p of priors) if (p > maxPrior) maxPrior = p;
+    this.#priors = priors;
+    this.#maxPrior = maxPrior;
+  }
+
+  static withHead(index: TermIndex, head: QueryHead): SparsePass {
+    return new SparsePass(index, documentPriors(index, head));
+  }
+
+  /** Runs the pass; returns the `limit` best documents the query touches, best first. */
+  run(query: WeightedTerms, limit: number): { id: number; score: number }[] {
+    const current = this.#begin(query);
+    const terms = this.#terms;
+    const { offsets, docs, impacts } = this.index;
+    const scores = this.#scores;
+    const pass = this.#pass;
+    // remaining[i]: the most terms i.. can add to a document's score.
+    const remaining = new Float64Array(terms.length + 1);
+    for (let i = terms.length - 1; i >= 0; i--) remaining[i] = remaining[i + 1]! + Math.max(0, terms[i]!.bound);
+    let i = 0;
+    for (; i < terms.length; i++) {
+      if (limit > 0 && this.#touchedCount >= limit && this.#kthScore(limit) >= this.#maxPrior + remaining[i]!) break;
+      const { number: t, weight: w } = terms[i]!;
+      for (let p = offsets[t]!; p < offsets[t + 1]!; p++) {
+        const d = docs[p]!;
+        if (pass[d] !== current) {
+          pass[d] = current;
+          scores[d] = this.#priors[d]!;
+          this.#touched[this.#touchedCount++] = d;
+        }
+        scores[d]! += w * impacts[p]!;
+      }
+    }
+    // The rest only update what was touched: from each document's term list, or from the
+    // term's postings when those are shorter.
+    if (i < terms.length) this.#finishTouched(terms.slice(i), current);
+    const top = new TopK(limit);
+    for (let k = 0; k < this.#touchedCount; k++) {
+      const d = this.#touched[k]!;
+      if (scores[d]! > top.threshold) top.push(d, scores[d]!);
+    }
+    return top.sorted();
+  }
+
+  /** Documents the last pass touched (a view, valid until the next pass). */
+  touched(): Int32Array {
+    return this.#touched.subarray(0, this.#touchedCount);
+  }
+
+  /** The last query's exact score of a document (its prior alone when it shares no term with the query). */
+  scoreOf(doc: number): number {
+    if (this.#pass[doc] === this.#current) return this.#scores[doc]!;
+    return this.#priors[doc]! + this.#lookup(doc, this.#current);
+  }
+
+  /** Resolves the query's terms here, strongest first; returns the pass number. */
+  #begin(query: WeightedTerms): number {
+    const current = ++this.#current;
+    this.#touchedCount = 0;
+    const terms: ResolvedTerm[] = [];
+    const { maxImpacts } = this.index;
+    for (let q = 0; q < query.ids.length; q++) {
+      const t = this.index.numberOf(query.ids[q]!);
+      if (t < 0) continue;
+      const w = query.weights[q]!;
+      this.#queryWeight[t] = w;
+      this.#queryStamp[t] = current;
+      terms.push({ number: t, weight: w, bound: w * maxImpacts[t]! });
+    }
+    // Strongest first; terms that can only lower a score (negative weight) last.
+    terms.sort((a, b) => b.bound - a.bound || a.number - b.number);
+    this.#terms = terms;
+    return current;
+  }
+
+  #kthScore(k: number): number {
+    const top = new TopK(k);
+    const scores = this.#scores;
+    for (let i = 0; i < this.#touchedCount; i++) {
+      const d = this.#touched[i]!;
+      if (scores[d]! > top.threshold) top.push(d, scores[d]!);
+    }
+    return top.threshold;
+  }
+
+  #finishTouched(rest: readonly ResolvedTerm[], current: number): void {
+    const { offsets, docs, impacts, docOffsets, docTerms, docImpacts } = this.index;
+    const scores = this.#scores;
+    let postings = 0;
+    for (const term of rest) postings += offsets[term.number + 1]! - offsets[term.number]!;
+    // Both ways read memory linearly: a touched document's term list costs its length.
+    if (postings < this.#touchedCount * this.#averageTerms) {
+      for (const { number: t, weight: w } of rest) {
+        for (let p = offsets[t]!; p < offsets[t + 1]!; p++) if (this.#pass[docs[p]!] === current) scores[docs[p]!]! += w * impacts[p]!;
+      }
+      return;
+    }
+    // Which of the query's terms are still to add: stamped with the negated pass number.
+    for (const term of rest) this.#queryStamp[term.number] = ~current >>> 0;
+    const pending = ~current >>> 0;
+    for (let k = 0; k < this.#touchedCount; k++) {
+      const d = this.#touched[k]!;
+      let add = 0;
+      for (let p = docOffsets[d]!; p < docOffsets[d + 1]!; p++) {
+        const t = docTerms[p]!;
+        if (this.#queryStamp[t] === pending) add += this.#queryWeight[t]! * docImpacts[p]!;
+      }
+      scores[d]! += add;
+    }
+    for (const term of rest) this.#queryStamp[term.number] = current;
+  }
+
+  /** Σ weight · impact over the query's terms in one document's term list. */
+  #lookup(doc: number, current: number): number {
+    const { docOffsets, docTerms, docImpacts } = this.index;
+    let s = 0;
+    for (let p = docOffsets[doc]!; p < docOffsets[doc + 1]!; p++) {
+      const t = docTerms[p]!;
+      if (this.#queryStamp[t] === current) s += this.#queryWeight[t]! * docImpacts[p]!;
+    }
+    return s;
+  }
+}
+
+/** prior(d) = Σ over d's name terms of the head's prior for that term. */
+export function documentPriors(index: TermIndex, head: QueryHead): Float32Array {
+  const out = new Float32Array(index.documents);
+  if (head.learnt.priors.ids.length === 0) return out;
+  const termPrior = new Float32Array(index.terms.length);
+  for (let t = 0; t < index.terms.length; t++) termPrior[t] = head.priorOf(index.terms[t]!);
+  for (let d = 0; d < index.documents; d++) {
+    let s = 0;
+    for (let p = index.docOffsets[d]!; p < index.docOffsets[d + 1]!; p++) if (index.docFields[p] === Field.name) s += termPrior[index.docTerms[p]!]!;
+    out[d] = s;
+  }
+  return out;
+}
