@@ -6,7 +6,11 @@
  *   18:04:12 INFO  dsi-up  nats-server started  url=nats://127.0.0.1:40123 pid=4242
  *
  * Human lines are formatted by pino-pretty in this thread (not a transport's worker), so
- * they come out in order with what the command writes to stdout itself.
+ * they come out in order with what the process writes itself.
+ *
+ * Logs go to stderr unless a process's output is its log: stdout is for results (a
+ * report, JSON), so `dsi eval --json > file` writes a clean file. The services (`dsi
+ * expert`, `dsi router`, `dsi up`) log on stdout, where log shippers read them.
  */
 import { createRequire } from 'node:module';
 import { pino, type Logger as PinoLogger } from 'pino';
@@ -27,7 +31,13 @@ export interface LoggerOptions {
   format?: LogFormat;
   /** Colours in human lines. */
   colorize?: boolean;
+  /** Where the lines go; stderr unless given. */
+  stream?: LogStream;
 }
+
+export type LogStream = 'stdout' | 'stderr';
+
+const FD_OF: Readonly<Record<LogStream, number>> = { stdout: 1, stderr: 2 };
 
 /** Fields every line has, which a human line shows in its own way or not at all. */
 const SHOWN_APART = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg']);
@@ -40,7 +50,8 @@ export function createLogger(opts: LoggerOptions): Logger {
     const known = [...Object.keys(pino.levels.values), 'silent'].join(', ');
     throw new BadInputError(`unknown log level "${level}" (expected one of: ${known})`);
   }
-  if (opts.format !== 'pretty') return pino({ name: opts.name, level });
+  const fd = FD_OF[opts.stream ?? 'stderr'];
+  if (opts.format !== 'pretty') return pino({ name: opts.name, level }, pino.destination({ dest: fd, sync: true }));
   // Loaded only here: the processes that log JSON (servers, CI) do not pay for it at start-up.
   const prettyStream = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   const pretty = prettyStream({
@@ -49,6 +60,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     ignore: [...SHOWN_APART].filter((k) => k !== 'level' && k !== 'time').join(','),
     hideObject: true,
     sync: true,
+    destination: fd,
     messageFormat: (log, messageKey) => humanMessage(log, messageKey),
   });
   return pino({ name: opts.name, level }, pretty);

@@ -6,10 +6,10 @@ export interface CommandContext {
   env: NodeJS.ProcessEnv;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
-  /** stderr is a terminal: progress is drawn as bars there. */
+  /** stderr is a terminal: progress is drawn as bars there, and commands log human lines there (JSON lines elsewhere). */
   isTTY: boolean;
-  /** stdout is a terminal: logs are human lines there, JSON lines elsewhere. */
-  logsToTTY: boolean;
+  /** stdout is a terminal: the services, which log there, log human lines (JSON lines elsewhere). */
+  stdoutIsTTY: boolean;
 }
 
 export interface Command {

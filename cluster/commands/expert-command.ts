@@ -32,7 +32,7 @@ export const expertCommand: Command = {
     // With --index the manifest alone says whether the shard exists: a typo fails before the backend starts.
     const local = values.index === undefined ? undefined : await localShardEntry(values.index, shardId);
 
-    const { log, backend } = await startRuntime(ctx, 'dsi-expert', values);
+    const { log, backend } = await startRuntime(ctx, 'dsi-expert', values, { stream: 'stdout' });
     const replica = newReplicaId(hostname(), process.pid);
     const bus = await connectBus({ ...nats, name: `dsi-expert-${shardId}-${replica}`, log });
     // Models are fetched on a connection of their own: on the search connection, the

@@ -10,7 +10,7 @@ export const rollbackCommand: Command = {
     const { values } = parseFlags(argv, { shard: { type: 'string' }, ...NATS_FLAGS, ...RUNTIME_FLAGS });
     const shard = requireFlag(values.shard, '--shard');
     const nats = natsAddress(values, ctx.env);
-    const { log } = commandLogger(ctx, 'dsi-rollback', values, 'warn');
+    const { log } = commandLogger(ctx, 'dsi-rollback', values, { level: 'warn' });
     const record = await withRegistry(nats, 'dsi-rollback', log, (registry) => registry.rollbackShard(shard));
     ctx.stdout.write(`shard ${shard}: version ${record.current.version} is current again (was ${record.previous?.version}); ${record.current.note}\n`);
     return 0;

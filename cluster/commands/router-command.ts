@@ -23,7 +23,7 @@ export const routerCommand: Command = {
       nats,
       access: accessSettings(values, ctx.env),
     });
-    const { log } = await startRuntime(ctx, 'dsi-router', values);
+    const { log } = await startRuntime(ctx, 'dsi-router', values, { stream: 'stdout' });
     const stop = stopSignal(ctx.env);
     try {
       const router = await startRouter(config, log);

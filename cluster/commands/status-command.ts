@@ -33,7 +33,7 @@ export const statusCommand: Command = {
   async run(argv, ctx) {
     const { values } = parseFlags(argv, { json: { type: 'boolean' }, ...NATS_FLAGS, 'log-level': { type: 'string' }, 'log-format': { type: 'string' } });
     const nats = natsAddress(values, ctx.env);
-    const { log } = commandLogger(ctx, 'dsi-status', values, 'warn');
+    const { log } = commandLogger(ctx, 'dsi-status', values, { level: 'warn' });
     const rows = await withRegistry(nats, 'dsi-status', log, async (registry, bus) => {
       const records = await registry.shards();
       const view = new ShardView(records.map((r) => r.id));

@@ -44,7 +44,7 @@ export const upCommand: Command = {
     const generatedToken = joinNats === undefined && !given.token && !given.user ? randomBytes(24).toString('base64url') : undefined;
     const nats: BusAddress = generatedToken ? { ...given, token: generatedToken } : given;
     const access = accessSettings(values, ctx.env);
-    const { log, format } = await startRuntime(ctx, 'dsi-up', values);
+    const { log, format } = await startRuntime(ctx, 'dsi-up', values, { stream: 'stdout' });
 
     // Children find their NATS credentials and runtime settings in the environment, which
     // keeps secrets out of `ps`, and log in this process's format.
