@@ -41,9 +41,9 @@ export const addShardCommand: Command = {
     if (values.index !== undefined && values.nats !== undefined) throw new BadInputError('give --nats URL (a running cluster) or --index DIR (a local index), not both');
     const waitMs = intFlag(values['wait-ms'], '--wait-ms', 0, 3_600_000) ?? DEFAULT_WAIT_MS;
     const parallel = intFlag(values.parallel, '--parallel', 1, 64) ?? 2;
-    const { log } = await startRuntime(ctx, 'dsi-add-shard', values);
+    const { log, format } = await startRuntime(ctx, 'dsi-add-shard', values);
     const progress = createProgress({ tty: ctx.isTTY, log });
-    const childEnv = childEnvironment(ctx, values);
+    const childEnv = childEnvironment(ctx, values, format);
     const work = await mkdtemp(join(tmpdir(), 'dsi-add-shard-'));
     try {
       let result: AddShardResult;

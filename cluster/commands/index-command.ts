@@ -28,7 +28,7 @@ export const indexCommand: Command = {
     const outDir = requireFlag(values.out, '--out');
     const shards = intFlag(values.shards, '--shards', 1, 1024) ?? 4;
     const seed = intFlag(values.seed, '--seed', 0, 2 ** 31 - 1) ?? 1;
-    const { log } = await startRuntime(ctx, 'dsi-index', values);
+    const { log, format } = await startRuntime(ctx, 'dsi-index', values);
     const overrides = {
       topics: intFlag(values.topics, '--topics', 1, 100_000),
       dim: intFlag(values.dim, '--dim', 8, 1024),
@@ -53,7 +53,7 @@ export const indexCommand: Command = {
     };
     const progress = createProgress({ tty: ctx.isTTY, log });
     const parallel = intFlag(values.parallel, '--parallel', 1, 256) ?? availableParallelism();
-    const result = await buildIndex({ corpusDir, outDir, configFor, log, progress, parallel, childEnv: childEnvironment(ctx, values) });
+    const result = await buildIndex({ corpusDir, outDir, configFor, log, progress, parallel, childEnv: childEnvironment(ctx, values, format) });
     for (const r of result.reports) {
       ctx.stdout.write(
         `${r.id}  topics ${r.topics.join(',')}  docs ${r.docs}  index_recall@1 ${r['index_recall@1'].toFixed(3)}  collision_rate ${r.collision_rate.toFixed(3)}  hits@10 ${r['hits@10']?.toFixed(3) ?? 'n/a'}\n`,

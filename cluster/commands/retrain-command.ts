@@ -29,7 +29,7 @@ export const retrainCommand: Command = {
     const shardId = requireFlag(values.shard, '--shard');
     const epochs = intFlag(values.epochs, '--epochs', 1, 1000);
     const nats = natsAddress(values, ctx.env);
-    const { log } = await startRuntime(ctx, 'dsi-retrain', values);
+    const { log, format } = await startRuntime(ctx, 'dsi-retrain', values);
     const work = await mkdtemp(join(tmpdir(), `dsi-retrain-${shardId}-`));
     try {
       return await withRegistry(nats, 'dsi-retrain', log, async (registry) => {
@@ -41,7 +41,7 @@ export const retrainCommand: Command = {
         const head = await checkoutHead(registry, join(work, 'gating'));
         const mode = values.scratch ? 'scratch' : 'continue';
         const progress = createProgress({ tty: ctx.isTTY, log });
-        const result = await retrainShard({ config: index.config, topicCount: index.topics, shard, head, added, epochs, mode, outDir: join(work, 'candidate'), log, progress, childEnv: childEnvironment(ctx, values) });
+        const result = await retrainShard({ config: index.config, topicCount: index.topics, shard, head, added, epochs, mode, outDir: join(work, 'candidate'), log, progress, childEnv: childEnvironment(ctx, values, format) });
         const publish = result.notWorse || values.force === true;
         let version: number | null = null;
         if (publish) {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HEARTBEAT_INTERVAL_MS } from '../../shared/bus/protocol.ts';
-import { createLogger } from '../../shared/log.ts';
+import { commandLogger } from './runtime.ts';
 import type { ShardRecord } from '../../shared/registry/records.ts';
 import { followHeartbeats, ShardView } from '../../shared/bus/shard-view.ts';
 import { parseFlags, type Command } from './context.ts';
@@ -31,9 +31,9 @@ export const statusCommand: Command = {
   summary: 'print the shards of a cluster: topics, documents, version, live replicas, quality figures, last retrained',
   usage: `dsi status [--json] ${NATS_FLAGS_HELP}`,
   async run(argv, ctx) {
-    const { values } = parseFlags(argv, { json: { type: 'boolean' }, ...NATS_FLAGS, 'log-level': { type: 'string' } });
+    const { values } = parseFlags(argv, { json: { type: 'boolean' }, ...NATS_FLAGS, 'log-level': { type: 'string' }, 'log-format': { type: 'string' } });
     const nats = natsAddress(values, ctx.env);
-    const log = createLogger({ name: 'dsi-status', level: values['log-level'] ?? ctx.env.DSI_LOG_LEVEL ?? 'warn', pretty: false });
+    const { log } = commandLogger(ctx, 'dsi-status', values, { level: 'warn' });
     const rows = await withRegistry(nats, 'dsi-status', log, async (registry, bus) => {
       const records = await registry.shards();
       const view = new ShardView(records.map((r) => r.id));

@@ -166,7 +166,7 @@ async function trainAndSeal(writer: IndexWriter, prepared: Prepared, options: Bu
       ...(prepared.startTower ? { startTower: prepared.startTower } : {}),
     };
   });
-  const results = await runJobs([gatingJob, ...expertJobs], { parallel: options.parallel, log, env: options.childEnv });
+  const results = await runJobs([gatingJob, ...expertJobs], { parallel: options.parallel, log, env: options.childEnv, progress: options.progress });
   log.info({ phase: 'training', seconds: +((performance.now() - t) / 1000).toFixed(1) }, 'training done');
 
   const entries = shards.map((s, i) => ({ ...s, docs: expertJobs[i]!.docIds.length, dir: shardDirOf(s.id) }));

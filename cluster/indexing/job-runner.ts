@@ -2,6 +2,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../shared/log.ts';
 import { DsiError, ErrorCode } from '../../shared/errors.ts';
+import type { Progress } from '../../shared/progress.ts';
+import { TrainingProgress, type JobProgressMessage } from './job-progress.ts';
 import { jobLabel, jobSize, type BuildJob, type JobResult } from './jobs.ts';
 
 const DSI_BIN = fileURLToPath(new URL('../../bin/dsi.js', import.meta.url));
@@ -12,6 +14,8 @@ export interface JobRunnerOptions {
   log: Logger;
   /** Environment of the child processes (backend choice, log level). */
   env: NodeJS.ProcessEnv;
+  /** Where the jobs' progress is shown, as one phase; not shown when absent. */
+  progress?: Progress;
 }
 
 /**
@@ -25,11 +29,14 @@ export async function runJobs(jobs: readonly BuildJob[], options: JobRunnerOptio
   const running = new Set<ChildProcess>();
   let next = 0;
   let failure: { error: unknown } | undefined;
+  const shown = options.progress ? new TrainingProgress(options.progress, jobs.map(jobLabel)) : undefined;
+  shown?.begin();
   const worker = async () => {
     while (next < order.length && !failure) {
       const { job, i } = order[next++]!;
       try {
-        results[i] = await runInChild(job, options, running);
+        results[i] = await runInChild(job, options, running, (message) => shown?.report(i, message));
+        shown?.finish(i);
       } catch (error) {
         // The other jobs' output is of no use now, and a child still writing would leave
         // files behind after the caller has cleaned up: stop them, then report the first failure.
@@ -40,18 +47,20 @@ export async function runJobs(jobs: readonly BuildJob[], options: JobRunnerOptio
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.parallel, jobs.length)) }, worker));
+  shown?.end();
   if (failure) throw failure.error;
   return results;
 }
 
-function runInChild(job: BuildJob, options: JobRunnerOptions, running: Set<ChildProcess>): Promise<JobResult> {
+function runInChild(job: BuildJob, options: JobRunnerOptions, running: Set<ChildProcess>, onProgress: (message: JobProgressMessage) => void): Promise<JobResult> {
   return new Promise((resolve, reject) => {
     const child = fork(DSI_BIN, ['build-job'], { serialization: 'advanced', env: options.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     running.add(child);
     child.on('exit', () => running.delete(child));
     let result: JobResult | undefined;
     let failure: string | undefined;
-    child.on('message', (message: { result?: JobResult; error?: string }) => {
+    child.on('message', (message: { result?: JobResult; error?: string } & Partial<JobProgressMessage>) => {
+      if (message.progress) onProgress(message as JobProgressMessage);
       if (message.result) result = message.result;
       if (message.error) failure = message.error;
     });
@@ -61,6 +70,6 @@ function runInChild(job: BuildJob, options: JobRunnerOptions, running: Set<Child
       else reject(new DsiError(ErrorCode.Internal, `training ${jobLabel(job)} failed: ${failure ?? `process exited with ${signal ?? code}`}`));
     });
     child.send({ job });
-    options.log.info({ job: jobLabel(job), pid: child.pid }, 'training started');
+    options.log.debug({ job: jobLabel(job), pid: child.pid }, 'training started');
   });
 }

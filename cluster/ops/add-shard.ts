@@ -167,7 +167,7 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
     const oldPaths = oldDocs.map((d) => parseDocId(d.docid));
     const gatingJob = gatingJobFor(gatingStage, config, everything, vocabulary, [...oldPaths, ...newPaths], towerDir);
     const t = performance.now();
-    const [, expertResult] = await runJobs([gatingJob, expertJob], { parallel: input.parallel, log, env: input.childEnv });
+    const [, expertResult] = await runJobs([gatingJob, expertJob], { parallel: input.parallel, log, env: input.childEnv, progress: input.progress });
     log.info({ phase: 'training', seconds: +((performance.now() - t) / 1000).toFixed(1) }, 'new expert and gating model trained');
     await addLexicalHalf(current, added.docs, newPaths.map((p) => p[0]!), gatingStage, shardStage);
 

@@ -101,7 +101,7 @@ export async function retrainShard(input: RetrainInput): Promise<RetrainResult> 
   try {
     const plan = await planRetrain(input, added, writer.shardDir(shard.id));
     const t = performance.now();
-    const [trained] = await runJobs([plan.job], { parallel: 1, log, env: input.childEnv });
+    const [trained] = await runJobs([plan.job], { parallel: 1, log, env: input.childEnv, progress: input.progress });
     log.info({ shard: shard.id, mode, phase: 'training', seconds: +((performance.now() - t) / 1000).toFixed(1) }, 'candidate expert trained');
     // The shard's lexical half, for its documents after retraining (in the candidate's order), ranked with the fusion every shard shares.
     const { fusion } = await loadLexicon(shard.dir);

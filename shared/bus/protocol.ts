@@ -74,7 +74,12 @@ export type ShardQuery = Omit<SearchRequest, 'v'>;
  * how results are merged). A shard may title its hits; where it does not, the title comes
  * from the document records of whoever shows the results.
  */
-export const ShardHitSchema = z.object({ id: z.string(), docid: z.string(), score: z.number(), title: z.string().optional() });
+export const ShardHitSchema = z.object({
+  id: z.string().describe("The document's id in the collection."),
+  docid: z.string().describe('Its semantic DocID (topic-cluster-item).'),
+  score: z.number().describe('The fused score of the lexical and semantic evidence, calibrated across shards (results merge by it); higher is better.'),
+  title: z.string().optional(),
+});
 export type ShardHit = z.infer<typeof ShardHitSchema>;
 
 export const SearchReplySchema = z.discriminatedUnion('ok', [
