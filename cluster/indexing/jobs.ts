@@ -64,6 +64,14 @@ export interface ContinueJob {
   docIds: string[];
 }
 
+/**
+ * The fields of a job that name a folder it reads, each a path on the machine that planned
+ * the job. A job trained on another machine (a dsi worker) gets a copy of each folder, and
+ * its `outDir` (the folder it writes) is copied back into place: a new folder-valued field
+ * of a job must be listed here. Every other field travels as it is, typed arrays included.
+ */
+export const JOB_INPUT_FOLDERS = ['startTower', 'startExpert', 'expertDir'] as const satisfies readonly (keyof GatingJob | keyof ExpertJob | keyof ContinueJob)[];
+
 export interface JobResult {
   kind: BuildJob['kind'];
   label: string;

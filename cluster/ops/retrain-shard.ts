@@ -10,7 +10,7 @@ import { fullView, tokenizeDoc } from '../../shared/model/views.ts';
 import type { Progress } from '../../shared/progress.ts';
 import { loadExpert } from '../../shared/model/expert/expert-store.ts';
 import { placeDocuments } from '../../shared/model/expert/place-docs.ts';
-import { runJobs } from '../indexing/job-runner.ts';
+import type { JobRunner } from '../indexing/job-runner.ts';
 import type { ContinueJob, ExpertJob } from '../indexing/jobs.ts';
 import { featurizePairs } from '../indexing/query-pairs.ts';
 import { trainingSummary, type ShardReport } from '../indexing/shard-report.ts';
@@ -41,8 +41,8 @@ export interface RetrainInput {
   seed?: number;
   log: Logger;
   progress: Progress;
-  /** Environment of the training process. */
-  childEnv: NodeJS.ProcessEnv;
+  /** Where the candidate trains. */
+  runner: JobRunner;
 }
 
 /** report.json of a retrained shard: the build's fields (Hits@10 of the expert alone here) plus how it was retrained and checked. */
@@ -96,7 +96,7 @@ export async function retrainShard(input: RetrainInput): Promise<RetrainResult> 
   try {
     const plan = await planRetrain(input, added, writer.shardDir(shard.id));
     const t = performance.now();
-    const [trained] = await runJobs([plan.job], { parallel: 1, log, env: input.childEnv });
+    const [trained] = await input.runner.run([plan.job]);
     log.info({ shard: shard.id, mode, phase: 'training', seconds: +((performance.now() - t) / 1000).toFixed(1) }, 'candidate expert trained');
 
     const candidate = await loadExpert(writer.shardDir(shard.id));
