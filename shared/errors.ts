@@ -119,8 +119,11 @@ export class BusUnavailableError extends DsiError {
 export class JobFailedError extends DsiError {
   /** The job's label ("gating", "shard s1"). */
   readonly job: string;
+  /** Why, without the job's name. */
+  readonly reason: string;
   constructor(job: string, reason: string, options?: { cause?: unknown }) {
     super(ErrorCode.Internal, `training ${job} failed: ${reason}`, options);
     this.job = job;
+    this.reason = reason;
   }
 }

@@ -7,11 +7,21 @@ const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as cons
 
 /** Logger and TensorFlow.js backend for a command, configured from flags first, then the environment. */
 export async function startRuntime(ctx: CommandContext, name: string, flags: { backend?: string; 'log-level'?: string }): Promise<{ log: Logger; backend: BackendName }> {
-  const log = createLogger({ name, level: flags['log-level'] ?? ctx.env.DSI_LOG_LEVEL ?? 'info', pretty: ctx.isTTY && !ctx.env.DSI_LOG_JSON });
+  const log = commandLogger(ctx, name, flags);
+  const backend = await initBackend({ prefer: backendPreference(ctx, flags), log });
+  return { log, backend };
+}
+
+/** The backend asked for (flag, then DSI_BACKEND); an unknown name is a BadInputError. */
+export function backendPreference(ctx: CommandContext, flags: { backend?: string }): BackendName | 'auto' {
   const prefer = flags.backend ?? ctx.env.DSI_BACKEND ?? 'auto';
   if (!(BACKENDS as readonly string[]).includes(prefer)) throw new BadInputError(`--backend must be one of ${BACKENDS.join(', ')}, got '${prefer}'`);
-  const backend = await initBackend({ prefer: prefer as BackendName | 'auto', log });
-  return { log, backend };
+  return prefer as BackendName | 'auto';
+}
+
+/** The logger alone, for a command that trains nothing itself (a worker: its children do). */
+export function commandLogger(ctx: CommandContext, name: string, flags: { 'log-level'?: string }): Logger {
+  return createLogger({ name, level: flags['log-level'] ?? ctx.env.DSI_LOG_LEVEL ?? 'info', pretty: ctx.isTTY && !ctx.env.DSI_LOG_JSON });
 }
 
 export const RUNTIME_FLAGS = {

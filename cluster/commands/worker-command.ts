@@ -4,7 +4,7 @@ import { newReplicaId } from '../../experts/replica-id.ts';
 import { JobWorker } from '../distributed/worker.ts';
 import { intFlag, parseFlags, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress, natsEnv } from './nats-flags.ts';
-import { childEnvironment, RUNTIME_FLAGS, startRuntime } from './runtime.ts';
+import { backendPreference, childEnvironment, commandLogger, RUNTIME_FLAGS } from './runtime.ts';
 import { stopSignal } from './stop-signal.ts';
 
 /** A job not reported alive for this long is given to another worker: three in-progress reports fit in it. */
@@ -21,7 +21,9 @@ export const workerCommand: Command = {
     const ackWaitS = intFlag(values['ack-wait'], '--ack-wait', 1, 3600) ?? DEFAULT_ACK_WAIT_S;
     const maxDeliver = intFlag(values['max-deliver'], '--max-deliver', 1, 100) ?? DEFAULT_MAX_DELIVER;
     const nats = natsAddress(values, ctx.env);
-    const { log } = await startRuntime(ctx, 'dsi-worker', values);
+    // The worker trains nothing itself (its children do, with the backend asked for): no backend here.
+    backendPreference(ctx, values);
+    const log = commandLogger(ctx, 'dsi-worker', values);
     const id = newReplicaId(hostname(), process.pid);
     const bus = await connectBus({ ...nats, name: `dsi-worker-${id}`, log });
     const stop = stopSignal();

@@ -6,6 +6,7 @@ import { decodeMessage } from '../../shared/bus/decode-message.ts';
 import { HEARTBEAT_INTERVAL_MS, JobQueue, JobTicketSchema, PROTOCOL_VERSION, type JobTicket, type WorkerHeartbeat } from '../../shared/bus/protocol.ts';
 import type { DeliverySettings, TakenMessage } from '../../shared/bus/work-queue.ts';
 import type { Logger } from '../../shared/log.ts';
+import { JobFailedError } from '../../shared/errors.ts';
 import { trainInChild } from '../indexing/local-job-runner.ts';
 import { JobStore } from './job-store.ts';
 import type { QueuedJobReply } from './queued-job.ts';
@@ -109,7 +110,7 @@ export class JobWorker {
       return;
     }
     const attempt = message.deliveries;
-    const jlog = log.child({ build: ticket.build, job: ticket.label, attempt });
+    const jlog = log.child({ build: ticket.build, job: ticket.label, job_id: ticket.job, attempt });
     const record = await store.record(ticket.build, ticket.job);
     if (!record) {
       jlog.warn('its build is over: dropped');
@@ -132,6 +133,10 @@ export class JobWorker {
       clearInterval(progress);
       if ('duplicate' in reply) {
         jlog.info('finished on another worker meanwhile: this completion is dropped');
+      } else if (!(await store.record(ticket.build, ticket.job))) {
+        // The build has ended (it removes its records when it does): nobody will read this.
+        await store.objects.delete(reply.output.object);
+        jlog.warn('its build is over: this completion is dropped');
       } else if (await store.storeOutcome(ticket.build, ticket.job, { ok: true, worker, attempts: attempt, output: reply.output, result: reply.result, finished_at: new Date().toISOString() })) {
         jlog.info({ output: reply.output.object }, 'trained; output stored');
       } else {
@@ -143,7 +148,7 @@ export class JobWorker {
       await message.ack();
     } catch (error) {
       clearInterval(progress);
-      await this.#failed(store, message, ticket, record, attempt, error as Error, jlog);
+      await this.#failed(store, message, ticket, record, attempt, error instanceof JobFailedError ? error.reason : (error as Error).message, jlog);
     } finally {
       this.#running.delete(ticket.job);
       this.#heartbeat();
@@ -151,7 +156,7 @@ export class JobWorker {
   }
 
   /** Hands a job that did not finish back to the queue, or, on its last allowed delivery, stores its failure. */
-  async #failed(store: JobStore, message: TakenMessage, ticket: JobTicket, record: NonNullable<Awaited<ReturnType<JobStore['record']>>>, attempt: number, error: Error, log: Logger): Promise<void> {
+  async #failed(store: JobStore, message: TakenMessage, ticket: JobTicket, record: NonNullable<Awaited<ReturnType<JobStore['record']>>>, attempt: number, error: string, log: Logger): Promise<void> {
     const { maxDeliver } = this.#o.delivery;
     if (this.#stopping) {
       message.nak();
@@ -160,14 +165,14 @@ export class JobWorker {
     }
     const now = new Date().toISOString();
     if (maxDeliver > 0 && attempt >= maxDeliver) {
-      await store.storeOutcome(ticket.build, ticket.job, { ok: false, worker: this.#o.id, attempts: attempt, error: error.message, finished_at: now });
+      await store.storeOutcome(ticket.build, ticket.job, { ok: false, worker: this.#o.id, attempts: attempt, error, finished_at: now });
       message.term();
-      log.error({ err: error.message }, 'training failed on its last allowed delivery: the job has failed');
+      log.error({ err: error }, 'training failed on its last allowed delivery: the job has failed');
       return;
     }
-    await store.putRecord({ ...record, state: 'queued', attempts: attempt, worker: null, updated_at: now, last_error: error.message });
+    await store.putRecord({ ...record, state: 'queued', attempts: attempt, worker: null, updated_at: now, last_error: error });
     message.nak(RETRY_DELAY_MS);
-    log.warn({ err: error.message }, 'training failed: job handed back to the queue');
+    log.warn({ err: error }, 'training failed: job handed back to the queue');
   }
 
   #heartbeat(): void {

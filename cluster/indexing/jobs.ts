@@ -7,6 +7,7 @@ import { trainGating } from '../../shared/model/gating/train-gating.ts';
 import type { TrainReport } from '../../shared/model/trainer.ts';
 import type { Progress } from '../../shared/progress.ts';
 import { Vocabulary } from '../../shared/text/vocabulary.ts';
+import { BadInputError } from '../../shared/errors.ts';
 import { continueExpert, type ContinueInput } from '../../shared/model/expert/continue-expert.ts';
 import { loadExpert, saveExpert } from '../../shared/model/expert/expert-store.ts';
 import { measureIndexQuality, type IndexQuality } from '../../shared/model/expert/quality.ts';
@@ -113,6 +114,9 @@ export async function runJob(job: BuildJob, progress: Progress): Promise<JobResu
         current.model.dispose();
       }
     }
+    default:
+      // A job of a kind this code does not know: sent by a newer build to an older worker.
+      throw new BadInputError(`unknown job kind '${(job as { kind: unknown }).kind}': this trainer is older than what sent the job`);
   }
 }
 
