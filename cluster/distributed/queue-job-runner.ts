@@ -48,6 +48,7 @@ export class QueueJobRunner implements JobRunner {
   }
 
   async run(jobs: readonly BuildJob[]): Promise<JobResult[]> {
+    if (jobs.length === 0) return [];
     const { bus } = this.#o;
     const build = newBuildId();
     const log = this.#o.log.child({ build });

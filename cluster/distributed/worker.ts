@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bus } from '../../shared/bus/connection.ts';
 import { encode } from '../../shared/bus/codec.ts';
 import { decodeMessage } from '../../shared/bus/decode-message.ts';
-import { HEARTBEAT_INTERVAL_MS, JobQueue, JobTicketSchema, PROTOCOL_VERSION, type JobTicket, type WorkerHeartbeat } from '../../shared/bus/protocol.ts';
+import { HEARTBEAT_INTERVAL_MS, JobQueue, JobTicketSchema, PROTOCOL_VERSION, type JobRecord, type JobTicket, type WorkerHeartbeat } from '../../shared/bus/protocol.ts';
 import type { DeliverySettings, TakenMessage } from '../../shared/bus/work-queue.ts';
 import type { Logger } from '../../shared/log.ts';
 import { JobFailedError } from '../../shared/errors.ts';
@@ -156,7 +156,7 @@ export class JobWorker {
   }
 
   /** Hands a job that did not finish back to the queue, or, on its last allowed delivery, stores its failure. */
-  async #failed(store: JobStore, message: TakenMessage, ticket: JobTicket, record: NonNullable<Awaited<ReturnType<JobStore['record']>>>, attempt: number, error: string, log: Logger): Promise<void> {
+  async #failed(store: JobStore, message: TakenMessage, ticket: JobTicket, record: JobRecord, attempt: number, error: string, log: Logger): Promise<void> {
     const { maxDeliver } = this.#o.delivery;
     if (this.#stopping) {
       message.nak();

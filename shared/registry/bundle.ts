@@ -21,12 +21,7 @@ export async function packFolder(dir: string, only?: readonly string[]): Promise
 
 /** Writes a bundle's files into `dir`; anything that is not a bundle, or names a path outside the folder, is an ArtifactError. */
 export async function unpackFolder(bytes: Uint8Array, dir: string, what: string): Promise<string[]> {
-  let parsed: z.infer<typeof BundleSchema>;
-  try {
-    parsed = BundleSchema.parse(decode(bytes));
-  } catch (cause) {
-    throw new ArtifactError(what, 'not a model bundle', { cause });
-  }
+  const parsed = parseBundle(bytes, what, 'not a model bundle');
   await mkdir(dir, { recursive: true });
   const names = Object.keys(parsed.files);
   for (const name of names) {
@@ -56,12 +51,7 @@ export async function packTree(dir: string): Promise<Uint8Array> {
 
 /** Writes a packTree bundle into `dir`; a path that leaves the folder is an ArtifactError. */
 export async function unpackTree(bytes: Uint8Array, dir: string, what: string): Promise<string[]> {
-  let parsed: z.infer<typeof BundleSchema>;
-  try {
-    parsed = BundleSchema.parse(decode(bytes));
-  } catch (cause) {
-    throw new ArtifactError(what, 'not a folder bundle', { cause });
-  }
+  const parsed = parseBundle(bytes, what, 'not a folder bundle');
   const names = Object.keys(parsed.files);
   for (const name of names) {
     if (name.split('/').some((part) => part === '' || part === '.' || part === '..' || part.includes('\\'))) throw new ArtifactError(what, `bundle names a path outside its folder: ${name}`);
@@ -72,6 +62,14 @@ export async function unpackTree(bytes: Uint8Array, dir: string, what: string): 
   }
   await mkdir(dir, { recursive: true });
   return names;
+}
+
+function parseBundle(bytes: Uint8Array, what: string, notOne: string): z.infer<typeof BundleSchema> {
+  try {
+    return BundleSchema.parse(decode(bytes));
+  } catch (cause) {
+    throw new ArtifactError(what, notOne, { cause });
+  }
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
