@@ -24,10 +24,15 @@ export interface CommandLogOptions {
 /** Logger and TensorFlow.js backend for a command, configured from flags first, then the environment. */
 export async function startRuntime(ctx: CommandContext, name: string, flags: RuntimeFlags, logOptions: CommandLogOptions = {}): Promise<{ log: Logger; backend: BackendName; format: LogFormat }> {
   const { log, format } = commandLogger(ctx, name, flags, logOptions);
+  const backend = await initBackend({ prefer: backendPreference(ctx, flags), log });
+  return { log, backend, format };
+}
+
+/** The backend asked for (flag, then DSI_BACKEND); an unknown name is a BadInputError. */
+export function backendPreference(ctx: CommandContext, flags: { backend?: string }): BackendName | 'auto' {
   const prefer = flags.backend ?? ctx.env.DSI_BACKEND ?? 'auto';
   if (!(BACKENDS as readonly string[]).includes(prefer)) throw new BadInputError(`--backend must be one of ${BACKENDS.join(', ')}, got '${prefer}'`);
-  const backend = await initBackend({ prefer: prefer as BackendName | 'auto', log });
-  return { log, backend, format };
+  return prefer as BackendName | 'auto';
 }
 
 /**
