@@ -45,7 +45,7 @@ export class LocalJobRunner implements JobRunner {
       while (next < order.length && !failure) {
         const { job, i } = order[next++]!;
         try {
-          results[i] = await trainInChild<JobResult>({ job }, jobLabel(job), { env, log, running, onProgress: (message) => shown?.report(i, message) });
+          results[i] = await trainInChild<JobResult>({ job }, jobLabel(job), { env, log, running, quiet: true, onProgress: (message) => shown?.report(i, message) });
           shown?.finish(i);
         } catch (error) {
           // The other jobs' output is of no use now, and a child still writing would leave
@@ -71,7 +71,7 @@ export type BuildJobRequest = { job: BuildJob } | { ticket: unknown };
  * `result`; rejects, naming `label`, when it reports an error or exits without a result.
  * The child is in `running` while it lives, for whoever must stop it.
  */
-export function trainInChild<R>(request: BuildJobRequest, label: string, o: { env: NodeJS.ProcessEnv; log: Logger; running: Set<ChildProcess>; onProgress?: (message: JobProgressMessage) => void }): Promise<R> {
+export function trainInChild<R>(request: BuildJobRequest, label: string, o: { env: NodeJS.ProcessEnv; log: Logger; running: Set<ChildProcess>; onProgress?: (message: JobProgressMessage) => void; quiet?: boolean }): Promise<R> {
   return new Promise((resolve, reject) => {
     const child = fork(DSI_BIN, ['build-job'], { serialization: 'advanced', env: o.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     o.running.add(child);
@@ -89,6 +89,7 @@ export function trainInChild<R>(request: BuildJobRequest, label: string, o: { en
       else reject(new JobFailedError(label, failure ?? `process exited with ${signal ?? code}`));
     });
     child.send(request);
-    o.log.debug({ job: label, pid: child.pid }, 'training started');
+    // A build shows its jobs as one progress bar (quiet); a worker's log is its story.
+    (o.quiet ? o.log.debug : o.log.info).call(o.log, { job: label, pid: child.pid }, 'training started');
   });
 }
