@@ -22,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`usage: ${command.usage}\n${command.summary}\n`);
     return 0;
   }
-  return command.run(rest, { env: process.env, stdout: process.stdout, stderr: process.stderr, isTTY: Boolean(process.stderr.isTTY) });
+  return command.run(rest, { env: process.env, stdout: process.stdout, stderr: process.stderr, isTTY: Boolean(process.stderr.isTTY), stdoutIsTTY: Boolean(process.stdout.isTTY) });
 }
 
 try {

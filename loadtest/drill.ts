@@ -3,7 +3,7 @@
  * processes), steady searches, and one bad thing done to it at a time; prints what the
  * clients saw against what was expected, writes it as JSON, exits 1 when a drill fails.
  *
- *   npm run load:drill -- [kill-replica|stop-replica|kill-shard|restart-nats|bad-traffic|hot-swap ...]
+ *   npm run load:drill -- [kill-replica|stop-replica|kill-shard|restart-nats|bad-traffic|hot-swap|kill-supervisor ...]
  *                         [--index DIR] [--replicas 2] [--rate 20] [--deadline-ms 300]
  *                         [--queries FILE] [--out FILE.json]
  *

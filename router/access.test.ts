@@ -2,13 +2,11 @@ import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../shared/log.ts';
+import { stubAppDeps } from '../test/helpers/app-deps.ts';
 import { createApp, type AppDeps } from './app.ts';
-import { DEFAULT_LIMITS, routerConfig } from './config.ts';
+import { routerConfig } from './config.ts';
 import { httpServerOptions } from './http-timeouts.ts';
-import { RouterMetrics } from './metrics.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { ShardView } from '../shared/bus/shard-view.ts';
 
 /**
  * Bearer auth, the per-client rate limit, the quick 503 while NATS is away, and the cut-off
@@ -16,19 +14,7 @@ import { ShardView } from '../shared/bus/shard-view.ts';
  * stub: what is tested here is what happens before a search runs.
  */
 const TOKEN = 'a-long-enough-token-0123456789';
-const answer = { results: [], routed: [], took_ms: 0, degraded: false, missing_shards: [], answered_by: [] };
-
-function deps(overrides: Partial<AppDeps> = {}): AppDeps {
-  return {
-    limits: DEFAULT_LIMITS,
-    search: { search: async () => answer },
-    docs: new Map(),
-    status: { shards: () => [], readiness: () => ({ ready: true, reasons: [] }), gatingVersion: () => 1 },
-    metrics: new RouterMetrics(() => [], new ShardView([])),
-    log: createLogger({ name: 'access-test', level: 'silent' }),
-    ...overrides,
-  };
-}
+const deps = stubAppDeps;
 
 const servers: ServerType[] = [];
 
@@ -67,10 +53,9 @@ describe('bearer auth', () => {
     expect((await search(base, { authorization: 'bearer another-token-abcdefghijkl' })).status).toBe(200);
   });
 
-  it('keeps the probes open and guards everything else, unknown routes included', async () => {
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    expect((await fetch(`${base}/readyz`)).status).toBe(200);
-    for (const path of ['/v1/shards', '/metrics', '/v1/docs/x', '/nothing']) expect((await fetch(`${base}${path}`)).status).toBe(401);
+  it('keeps the probes and the status page shell open and guards everything else, unknown routes included', async () => {
+    for (const path of ['/healthz', '/readyz', '/', '/status/app.js', '/status/style.css', '/status/chart.umd.min.js']) expect((await fetch(`${base}${path}`)).status, path).toBe(200);
+    for (const path of ['/v1/shards', '/v1/traffic', '/openapi.json', '/metrics', '/v1/docs/x', '/nothing', '/status/other.js']) expect((await fetch(`${base}${path}`)).status, path).toBe(401);
   });
 });
 

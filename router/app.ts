@@ -14,6 +14,10 @@ import { rateLimit, RateLimiter } from './rate-limit.ts';
 import type { SearchService } from './search.ts';
 import { searchBodyParser } from './search-body.ts';
 import type { ClusterStatus } from './status.ts';
+import { OPENAPI_PATH, openApiDocument } from './api/openapi.ts';
+import { PAGE_PATHS } from './status-page/paths.ts';
+import { mountStatusPage } from './status-page/routes.ts';
+import { TrafficHistory } from './status-page/traffic-history.ts';
 
 /** HTTP routes of the router and nothing else: the work happens in what it is given. */
 export interface AppDeps {
@@ -27,6 +31,8 @@ export interface AppDeps {
   readonly status: Pick<ClusterStatus, 'shards' | 'readiness' | 'gatingVersion'>;
   readonly metrics: RouterMetrics;
   readonly log: Logger;
+  /** Searches per second and latency over the last minutes, for the status page; one of its own when absent. */
+  readonly traffic?: TrafficHistory;
 }
 
 /** The one place an error code becomes an HTTP status. */
@@ -45,8 +51,14 @@ const STATUS_OF_CODE: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   [ErrorCode.Internal]: 500,
 };
 
-/** Probes stay open: orchestrators call them without credentials, and they must not be rate limited away. */
-const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+/**
+ * Probes stay open: orchestrators call them without credentials, and they must not be rate
+ * limited away. So does the status page's shell, which holds no data: a browser cannot put
+ * a bearer token on a page it navigates to, and the page's own API calls carry the token.
+ */
+const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', ...Object.values(PAGE_PATHS)]);
+
+const SEARCH_ROUTE = '/v1/search';
 
 /** Label for requests that matched no route, so typos and scanners cannot blow up the metric's cardinality. */
 const UNMATCHED = 'unmatched';
@@ -54,6 +66,8 @@ const UNMATCHED = 'unmatched';
 export function createApp(deps: AppDeps): Hono {
   const { limits, search, docs, status, metrics, log } = deps;
   const parseSearchBody = searchBodyParser(limits);
+  const traffic = deps.traffic ?? new TrafficHistory();
+  const openApi = JSON.stringify(openApiDocument(limits));
   const app = new Hono();
 
   const respondError = (c: Context, error: unknown): Response => {
@@ -77,7 +91,9 @@ export function createApp(deps: AppDeps): Hono {
     const started = performance.now();
     await next();
     const route = routePath(c, -1);
-    metrics.observeHttp(route === '*' || route === '/*' ? UNMATCHED : route, c.req.method, c.res.status, (performance.now() - started) / 1000);
+    const ms = performance.now() - started;
+    metrics.observeHttp(route === '*' || route === '/*' ? UNMATCHED : route, c.req.method, c.res.status, ms / 1000);
+    if (route === SEARCH_ROUTE) traffic.record(ms, c.res.status);
   });
 
   // After the metrics middleware, so refused requests are counted too; the limit before
@@ -98,6 +114,10 @@ export function createApp(deps: AppDeps): Hono {
     return c.body(body, 200, { 'content-type': contentType });
   });
 
+  app.get(OPENAPI_PATH, (c) => c.body(openApi, 200, { 'content-type': 'application/json' }));
+
+  mountStatusPage(app, traffic);
+
   app.get('/v1/shards', (c) => c.json({ shards: status.shards(), gating_version: status.gatingVersion() }));
 
   app.get('/v1/docs/:id', (c) => {
@@ -108,7 +128,7 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.post(
-    '/v1/search',
+    SEARCH_ROUTE,
     busGate(deps.busConnected ?? (() => true)),
     bodyLimit({
       maxSize: limits.maxBodyBytes,

@@ -6,7 +6,7 @@ import type { IndexConfig } from '../shared/config.ts';
 import { loadRoutingModels } from '../shared/model/gating/gating-store.ts';
 import type { RoutingTable } from '../shared/search/engine.ts';
 import { shardOfTopicMap } from '../shared/search/route.ts';
-import { ShardFiguresSchema } from '../shared/registry/records.ts';
+import { ShardFiguresSchema, type ShardFigures } from '../shared/registry/records.ts';
 
 /** What the router's parts read the catalog through: the local one never changes, the registry's is replaced as the registry changes. */
 export interface CatalogSource {
@@ -22,6 +22,8 @@ export interface ShardInfo {
   readonly version: number;
   readonly previous_version: number | null;
   readonly retrained_at: string | null;
+  /** The quality figures of the previous version, to compare a retrained shard with what it was. */
+  readonly previous_figures: ShardFigures | null;
   readonly collision_rate: number;
   readonly 'index_recall@1': number;
   readonly 'hits@10': number | null;
@@ -52,7 +54,7 @@ export async function loadCatalog(dir: string): Promise<Catalog> {
   const shards: ShardInfo[] = [];
   for (const [i, entry] of manifest.shards.entries()) {
     const report = await readJsonFile(join(dir, reportPaths[i]!), ShardFiguresSchema);
-    shards.push(Object.freeze({ id: entry.id, topics: Object.freeze([...entry.topics]), docs: entry.docs, version: LOCAL_INDEX_VERSION, previous_version: null, retrained_at: null, ...report }));
+    shards.push(Object.freeze({ id: entry.id, topics: Object.freeze([...entry.topics]), docs: entry.docs, version: LOCAL_INDEX_VERSION, previous_version: null, retrained_at: null, previous_figures: null, ...report }));
   }
   const docs = new Map((await readDocRecords(dir)).map((d) => [d.id, Object.freeze(d)]));
   return Object.freeze({ source: dir, gatingVersion: LOCAL_INDEX_VERSION, config: manifest.config, gating, head, shardOfTopic: shardOfTopicMap(manifest), shards: Object.freeze(shards), docs });

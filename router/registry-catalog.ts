@@ -166,6 +166,7 @@ export class RegistryCatalog implements CatalogSource {
         version: record.current.version,
         previous_version: record.previous?.version ?? null,
         retrained_at: record.retrained_at,
+        previous_figures: record.previous ? Object.freeze({ ...record.previous.figures }) : null,
         ...record.current.figures,
       }));
       for (const t of record.topics) shardOfTopic.set(t, record.id);

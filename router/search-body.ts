@@ -11,30 +11,38 @@ export interface SearchBody {
 }
 
 /**
- * Parses a search body from its raw text. Pure: takes the limits as an argument, throws
- * BadInputError with a message naming the field, never anything that would become a 500.
- * The schema is built once per limits (at start-up), not per request.
+ * The body's schema, built once per limits (at start-up), not per request. The same
+ * object validates requests here and describes them in GET /openapi.json.
  */
-export function searchBodyParser(limits: RequestLimits): (raw: string) => SearchBody {
+export function searchBodySchema(limits: RequestLimits) {
   const integer = (name: string, max: number) =>
     z
       .number({ invalid_type_error: `${name} must be an integer in [1, ${max}]` })
       .int(`${name} must be an integer in [1, ${max}]`)
       .min(1, `${name} must be an integer in [1, ${max}]`)
       .max(max, `${name} must be an integer in [1, ${max}]`);
-  const schema = z
+  return z
     .object(
       {
         query: z
           .string({ required_error: 'query is required', invalid_type_error: 'query must be a string' })
           .max(limits.maxQueryChars, `query is longer than ${limits.maxQueryChars} characters`)
-          .refine((q) => q.trim().length > 0, 'query is empty'),
-        k: integer('k', limits.maxK).optional(),
-        fanout: integer('fanout', limits.maxFanout).optional(),
+          .refine((q) => q.trim().length > 0, 'query is empty')
+          .describe('The search text; not empty or only white space.'),
+        k: integer('k', limits.maxK).optional().describe(`How many results to return (default ${limits.defaultK}).`),
+        fanout: integer('fanout', limits.maxFanout).optional().describe("Most topics to ask; the index's own routing setting when absent."),
       },
       { invalid_type_error: 'the body must be a JSON object' },
     )
     .strict();
+}
+
+/**
+ * Parses a search body from its raw text. Pure: takes the limits as an argument, throws
+ * BadInputError with a message naming the field, never anything that would become a 500.
+ */
+export function searchBodyParser(limits: RequestLimits): (raw: string) => SearchBody {
+  const schema = searchBodySchema(limits);
 
   return (raw) => {
     let json: unknown;

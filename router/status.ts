@@ -1,4 +1,5 @@
 import type { Bus } from '../shared/bus/connection.ts';
+import type { ShardFigures } from '../shared/registry/records.ts';
 import type { CatalogSource } from './catalog.ts';
 import type { LatencyWindow } from './latency-window.ts';
 import type { ReplicaStatus, ShardView } from '../shared/bus/shard-view.ts';
@@ -14,6 +15,7 @@ export interface ShardStatus {
   readonly published_version: number;
   readonly previous_version: number | null;
   readonly retrained_at: string | null;
+  readonly previous_figures: ShardFigures | null;
   readonly live_replicas: number;
   readonly replicas: readonly ReplicaStatus[];
   readonly collision_rate: number;
@@ -53,6 +55,7 @@ export class ClusterStatus {
         published_version: s.version,
         previous_version: s.previous_version,
         retrained_at: s.retrained_at,
+        previous_figures: s.previous_figures,
         live_replicas: live.length,
         replicas: live,
         collision_rate: s.collision_rate,

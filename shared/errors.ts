@@ -114,3 +114,16 @@ export class BusUnavailableError extends DsiError {
     super(ErrorCode.BusUnavailable, message, options);
   }
 }
+
+/** A training job (of a build, a new shard or a retrain) did not produce its model: every attempt failed, or its trainer died. */
+export class JobFailedError extends DsiError {
+  /** The job's label ("gating", "shard s1"). */
+  readonly job: string;
+  /** Why, without the job's name. */
+  readonly reason: string;
+  constructor(job: string, reason: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Internal, `training ${job} failed: ${reason}`, options);
+    this.job = job;
+    this.reason = reason;
+  }
+}

@@ -60,7 +60,7 @@ describe('dsi add-shard on a running cluster', () => {
     expect(outcomes.length).toBeGreaterThan(50);
     expect(failed, JSON.stringify(failed.slice(0, 3))).toEqual([]);
 
-    const report = JSON.parse(added.stdout.trim().split('\n').at(-1)!) as {
+    const report = JSON.parse(added.stdout) as {
       shard: { id: string; docs: number; topics: number[] };
       old_shards: { id: string; before: { 'hits@10': number | null; heldout_queries: number }; after: { 'hits@10': number | null } }[];
       tolerance: number;
@@ -85,7 +85,7 @@ describe('dsi retrain and dsi rollback on a running cluster', () => {
     const traffic = startTraffic(base, demoQueries(5));
     const retrained = await runDsi(['retrain', '--nats', nats.url, '--shard', 's1', '--epochs', '1', '--force', '--json']);
     expect(retrained.code, retrained.stderr.slice(-2000)).toBe(0);
-    const summary = JSON.parse(retrained.stdout.trim().split('\n').at(-1)!) as { from_version: number; published_version: number; current: { 'index_recall@1': number }; candidate: { 'index_recall@1': number } };
+    const summary = JSON.parse(retrained.stdout) as { from_version: number; published_version: number; current: { 'index_recall@1': number }; candidate: { 'index_recall@1': number } };
     expect(summary).toMatchObject({ from_version: 1, published_version: 2 });
     expect(summary.candidate['index_recall@1']).toBeGreaterThan(0.5);
     await waitFor(async () => (await servedVersion('s1')) === 2, 30_000);

@@ -49,10 +49,13 @@ describe('dsi index on the demo collection', () => {
 });
 
 describe('dsi eval', () => {
-  it('reports DSI and BM25 figures on the test split as one JSON line', async () => {
-    const result = await runDsi(['eval', '--index', indexDir, '--corpus', DEMO_CORPUS, '--split', 'test', '--json']);
+  it('reports DSI and BM25 figures on the test split as one JSON line, its stdout nothing else (its logs on stderr)', async () => {
+    // At the info level a run logs (the backend chosen, …): none of it may reach stdout, so `dsi eval --json > file` is a clean file.
+    const result = await runDsi(['eval', '--index', indexDir, '--corpus', DEMO_CORPUS, '--split', 'test', '--json'], { DSI_LOG_LEVEL: 'info' });
     expect(result.code, result.stderr).toBe(0);
-    const report = JSON.parse(result.stdout.trim().split('\n').at(-1)!);
+    expect(result.stdout.split('\n')).toEqual([expect.stringMatching(/^\{.*\}$/), '']);
+    expect(result.stderr).toContain('"msg":"TensorFlow.js backend ready"');
+    const report = JSON.parse(result.stdout);
     expect(report.queries).toBeGreaterThan(100);
     for (const key of ['hits@1', 'hits@10', 'mrr@10', 'p50_ms', 'p99_ms']) {
       expect(typeof report.dsi[key]).toBe('number');
@@ -68,10 +71,12 @@ describe('dsi eval', () => {
 });
 
 describe('dsi query', () => {
-  it('answers a query with titled results', async () => {
-    const result = await runDsi(['query', '--index', indexDir, '--json', '--k', '5', 'real-time strategy game']);
+  it('answers a query with titled results, on stdout alone: human log lines go to stderr', async () => {
+    const result = await runDsi(['query', '--index', indexDir, '--json', '--k', '5', '--log-format', 'pretty', 'real-time strategy game'], { DSI_LOG_LEVEL: 'info' });
     expect(result.code, result.stderr).toBe(0);
-    const body = JSON.parse(result.stdout.trim());
+    expect(result.stderr).toMatch(/^\[\d\d:\d\d:\d\d\] INFO: dsi-query {2}TensorFlow\.js backend ready/m);
+    expect(result.stdout.split('\n')).toHaveLength(2);
+    const body = JSON.parse(result.stdout);
     expect(body.results).toHaveLength(5);
     expect(body.results[0]).toMatchObject({ id: expect.any(String), docid: expect.stringMatching(/^\d+(-\d+)+$/), title: expect.any(String) });
   });

@@ -206,6 +206,7 @@ describe('dsi expert', () => {
       closed: () => bus.closed(),
       keyValue: (bucket) => bus.keyValue(bucket),
       objectStore: (bucket) => bus.objectStore(bucket),
+      workQueue: (spec, delivery) => bus.workQueue(spec, delivery),
     };
     const silent = createLogger({ name: 'expert-test', level: 'silent' });
     const service = new ExpertService({ expert: local, shard: entry, config: manifest.config, bus: tapped, replica: 'in-process', version: 7, log: silent });

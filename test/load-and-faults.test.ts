@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBus } from '../shared/bus/connection.ts';
 import { BusUnavailableError } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
+import { launchChromium } from './helpers/browser.ts';
 import { buildDemoIndex } from './helpers/demo-index.ts';
 import { startNatsServer } from './helpers/nats-server.ts';
 import { REPO_ROOT, runNode, type CliResult } from './helpers/cli.ts';
@@ -69,6 +70,27 @@ describe('npm run load -- smoke', () => {
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/unknown scenario 'stampede'/);
+  });
+
+  it('serves the status page to a browser that gives one of the tokens, which its API calls then carry', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${url}/`);
+      await page.locator('#token-form').waitFor({ state: 'visible', timeout: 10_000 });
+      expect(await page.locator('#shards tbody tr').count()).toBe(0);
+      // In the fragment, which never reaches the server; the page keeps it for this tab and takes it out of the address.
+      await page.goto(`${url}/#token=${API_TOKEN}`);
+      await page.locator('#shards tbody tr').first().waitFor({ timeout: 10_000 });
+      expect(page.url()).toBe(`${url}/`);
+      expect(await page.locator('#token-form').isHidden()).toBe(true);
+      await page.fill('#query', 'image viewer');
+      await page.click('#search-form button[type=submit]');
+      await page.locator('#results tbody tr').first().waitFor({ timeout: 10_000 });
+      expect(await page.locator('#results tbody tr').count()).toBe(10);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('runs NATS requiring the token every process of the cluster presented', async () => {

@@ -68,6 +68,9 @@ describe('a cluster started from the registry alone', () => {
     expectNoFailures(outcomes);
     expectSwitchedTo(outcomes, 's0', 2);
     expect(experts.s0!.logs().some((l) => l.msg === 'model swapped' && l.to === 2)).toBe(true);
+    // The router shows the version before next to the new one (the status page's trend).
+    const s0 = ((await (await fetch(`${base}/v1/shards`)).json()) as { shards: { id: string; previous_version: number; previous_figures: unknown }[] }).shards.find((s) => s.id === 's0')!;
+    expect(s0).toMatchObject({ previous_version: 1, previous_figures: current.figures });
   });
 
   it('dsi rollback makes the previous version current again, the same way', async () => {

@@ -7,6 +7,7 @@ import { initBackend } from '../shared/model/backend.ts';
 import { buildDemoIndex, demoQueries } from './helpers/demo-index.ts';
 import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.ts';
 import { ProcessRegistry, type DsiProcess } from './helpers/processes.ts';
+import { ApiContract } from './helpers/openapi-contract.ts';
 import { waitFor } from './helpers/traffic.ts';
 
 /**
@@ -165,6 +166,41 @@ describe('status routes', () => {
   });
 });
 
+describe('the OpenAPI contract', () => {
+  it('every route answers as GET /openapi.json says, errors included', async () => {
+    const contract = await ApiContract.of(await (await fetch(`${base}/openapi.json`)).json());
+    const docId = (JSON.parse(readFileSync(join(indexDir, 'docs.jsonl'), 'utf8').split('\n')[3]!) as { id: string }).id;
+    const post = (body: string): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const cases: [method: string, template: string, path: string, init?: RequestInit][] = [
+      ['POST', '/v1/search', '/v1/search', post('{"query":"image viewer","k":5}')],
+      ['POST', '/v1/search', '/v1/search', post('{"query":"x","k":0}')],
+      ['POST', '/v1/search', '/v1/search', post(JSON.stringify({ query: 'x'.repeat(20_000) }))],
+      ['GET', '/v1/docs/{id}', `/v1/docs/${encodeURIComponent(docId)}`],
+      ['GET', '/v1/docs/{id}', '/v1/docs/no-such-doc'],
+      ['GET', '/v1/shards', '/v1/shards'],
+      ['GET', '/v1/traffic', '/v1/traffic'],
+      ['GET', '/healthz', '/healthz'],
+      ['GET', '/readyz', '/readyz'],
+      ['GET', '/metrics', '/metrics'],
+      ['GET', '/openapi.json', '/openapi.json'],
+      ['GET', '/', '/'],
+      ['GET', '/status/app.js', '/status/app.js'],
+      ['GET', '/status/style.css', '/status/style.css'],
+      ['GET', '/status/chart.umd.min.js', '/status/chart.umd.min.js'],
+    ];
+    const statuses: number[] = [];
+    for (const [method, template, path, init] of cases) {
+      const response = await fetch(`${base}${path}`, { method, ...init });
+      statuses.push(response.status);
+      expect(await contract.check(method, template, response)).toEqual([]);
+    }
+    expect(statuses).toEqual([200, 400, 413, 200, 404, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]);
+    // The traffic series has seen the searches above.
+    const traffic = (await (await fetch(`${base}/v1/traffic`)).json()) as { points: { requests_per_s: number }[] };
+    expect(traffic.points.some((p) => p.requests_per_s > 0)).toBe(true);
+  });
+});
+
 describe('a shard with no expert left', () => {
   it('answers from the other shard as degraded, or 503 when the query needs only the dead one, and is not ready', async () => {
     const shardOf = (topic: number) => (JSON.parse(readFileSync(join(indexDir, 'manifest.json'), 'utf8')) as { shards: { id: string; topics: number[] }[] }).shards.find((s) => s.topics.includes(topic))!.id;
@@ -187,10 +223,13 @@ describe('a shard with no expert left', () => {
 
     const dead = await fetch(`${base}/v1/search`, { method: 'POST', body: JSON.stringify({ query: onlyS1, fanout: 1 }) });
     expect(dead.status).toBe(503);
-    expect(((await dead.json()) as { error: { code: string } }).error.code).toBe('shard_unavailable');
+    expect(((await dead.clone().json()) as { error: { code: string } }).error.code).toBe('shard_unavailable');
+    const contract = await ApiContract.of(await (await fetch(`${base}/openapi.json`)).json());
+    expect(await contract.check('POST', '/v1/search', dead)).toEqual([]);
 
     // Liveness comes from heartbeats: within HEARTBEAT_TIMEOUT_MS the shard is reported uncovered.
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 503, 6000);
+    expect(await contract.check('GET', '/readyz', await fetch(`${base}/readyz`))).toEqual([]);
     const readiness = (await (await fetch(`${base}/readyz`)).json()) as { ready: boolean; reasons: string[] };
     expect(readiness).toEqual({ ready: false, reasons: ['shard s1 has no live replica'] });
   });

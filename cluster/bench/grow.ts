@@ -27,6 +27,7 @@ import { loadGating } from '../../shared/model/gating/gating-store.ts';
 import { createProgress } from '../../shared/progress.ts';
 import { featurize } from '../../shared/text/featurizer.ts';
 import { buildIndex } from '../indexing/build-index.ts';
+import { LocalJobRunner } from '../indexing/local-job-runner.ts';
 import { addShard } from '../ops/add-shard.ts';
 import { clusterModelsOfIndex } from '../ops/cluster-models.ts';
 import { retrainShard } from '../ops/retrain-shard.ts';
@@ -51,12 +52,12 @@ const backend = await initBackend({ prefer: 'auto', log });
 const work = values.out ?? mkdtempSync(join(tmpdir(), 'dsi-grow-'));
 const progress = createProgress({ tty: false, log });
 const parallel = availableParallelism();
-const childEnv = { ...process.env, DSI_LOG_LEVEL: 'warn' };
+const runner = new LocalJobRunner({ parallel, log, env: { ...process.env, DSI_LOG_LEVEL: 'warn' } });
 const configFor = (n: number): IndexConfig => {
   const c = defaultIndexConfig(n, shards, 1);
   return values.epochs ? { ...c, expert: { ...c.expert, epochs: Number(values.epochs) } } : c;
 };
-const build = (corpusDir: string, outDir: string) => buildIndex({ corpusDir, outDir, configFor, log, progress, parallel, childEnv });
+const build = (corpusDir: string, outDir: string) => buildIndex({ corpusDir, outDir, configFor, log, progress, runner });
 
 // 1. The full rebuild.
 const full = await build(values.corpus!, join(work, 'full'));
@@ -92,8 +93,7 @@ const added = await addShard({
   outDir: join(work, 'add'),
   log,
   progress,
-  parallel,
-  childEnv,
+  runner,
 });
 
 // 4. Shard s0 retrained with the late documents the initial gating model routes to it.
@@ -120,7 +120,7 @@ const retrained = await retrainShard({
   outDir: join(work, 'retrain'),
   log,
   progress,
-  childEnv,
+  runner,
 });
 
 const r = (x: number | null, digits = 3) => (x === null ? null : +x.toFixed(digits));

@@ -16,6 +16,7 @@ import { createLogger } from '../../shared/log.ts';
 import { initBackend } from '../../shared/model/backend.ts';
 import { createProgress } from '../../shared/progress.ts';
 import { buildIndex } from '../indexing/build-index.ts';
+import { LocalJobRunner } from '../indexing/local-job-runner.ts';
 
 const { values } = parseArgs({
   options: { corpus: { type: 'string', default: 'data/demo' }, shards: { type: 'string', default: '4' }, epochs: { type: 'string' }, out: { type: 'string' } },
@@ -34,8 +35,7 @@ const result = await buildIndex({
   },
   log,
   progress: createProgress({ tty: false, log }),
-  parallel: availableParallelism(),
-  childEnv: { ...process.env, DSI_LOG_LEVEL: 'warn' },
+  runner: new LocalJobRunner({ parallel: availableParallelism(), log, env: { ...process.env, DSI_LOG_LEVEL: 'warn' } }),
 });
 
 const size = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? size(join(dir, e.name)) : statSync(join(dir, e.name)).size), 0);

@@ -4,7 +4,9 @@
  * model is republished as a new version, and the script reports p50/p99/max and failures
  * in the window before the swap and in the window that contains it.
  *
- *   node --import tsx cluster/bench/swap-under-load.ts --url http://127.0.0.1:8080 --nats nats://127.0.0.1:4222 --shard s0 --queries queries.jsonl [--rate 30]
+ *   DSI_NATS_TOKEN=$(cat TOKEN_FILE) node --import tsx cluster/bench/swap-under-load.ts --url http://127.0.0.1:8080 --nats nats://127.0.0.1:4222 --shard s0 --queries queries.jsonl [--rate 30]
+ *
+ * (`dsi up` prints the NATS URL and the file holding its bus token.)
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -49,7 +51,7 @@ function summary(name: string, samples: Sample[]) {
   return { window: name, requests: samples.length, failed: samples.filter((s) => !s.ok).length, missing: JSON.stringify(missing), p50_ms: q(0.5), p99_ms: q(0.99), max_ms: +ms.at(-1)!.toFixed(1) };
 }
 
-const bus = await connectBus({ url: values.nats, name: 'swap-bench', log: createLogger({ name: 'swap-bench', level: 'warn' }) });
+const bus = await connectBus({ url: values.nats, name: 'swap-bench', token: process.env.DSI_NATS_TOKEN, log: createLogger({ name: 'swap-bench', level: 'warn' }) });
 const registry = await Registry.open(bus);
 const shard = values.shard!;
 const before = await traffic(windowMs, shard);

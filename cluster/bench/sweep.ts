@@ -58,7 +58,7 @@ for (const variant of variants as { name: string; set: string }[]) {
   const started = performance.now();
   await dsi(['index', '--corpus', values.corpus, '--out', dir, '--shards', values.shards!, '--seed', values.seed!, '--set', variant.set]);
   const buildSeconds = (performance.now() - started) / 1000;
-  const report = JSON.parse((await dsi(['eval', '--index', dir, '--corpus', values.corpus, '--split', values.split!, '--json', '--no-bm25'])).trim().split('\n').at(-1)!) as {
+  const report = JSON.parse(await dsi(['eval', '--index', dir, '--corpus', values.corpus, '--split', values.split!, '--json', '--no-bm25'])) as {
     dsi: { 'hits@1': number; 'hits@10': number; 'mrr@10': number };
     routing: { hits: number; mean_fanout: number };
   };

@@ -18,6 +18,7 @@ import { checkNewShardId } from '../ops/added-data.ts';
 import { intFlag, parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress } from './nats-flags.ts';
 import { withRegistry } from './registry-connection.ts';
+import { chooseJobRunner } from './job-runner-choice.ts';
 import { childEnvironment, RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 
 const DEFAULT_WAIT_MS = 120_000;
@@ -41,14 +42,14 @@ export const addShardCommand: Command = {
     if (values.index !== undefined && values.nats !== undefined) throw new BadInputError('give --nats URL (a running cluster) or --index DIR (a local index), not both');
     const waitMs = intFlag(values['wait-ms'], '--wait-ms', 0, 3_600_000) ?? DEFAULT_WAIT_MS;
     const parallel = intFlag(values.parallel, '--parallel', 1, 64) ?? 2;
-    const { log } = await startRuntime(ctx, 'dsi-add-shard', values);
+    const { log, format } = await startRuntime(ctx, 'dsi-add-shard', values);
     const progress = createProgress({ tty: ctx.isTTY, log });
-    const childEnv = childEnvironment(ctx, values);
+    const childEnv = childEnvironment(ctx, values, format);
     const work = await mkdtemp(join(tmpdir(), 'dsi-add-shard-'));
     try {
       let result: AddShardResult;
       if (values.index !== undefined) {
-        result = await addShardToIndex({ indexDir: values.index, corpusDir, shardId: values.id, work, log, progress, parallel, childEnv });
+        result = await addShardToIndex({ indexDir: values.index, corpusDir, shardId: values.id, work, log, progress, runner: await chooseJobRunner({ parallel, childEnv, log }) });
       } else {
         const nats = natsAddress(values, ctx.env);
         result = await withRegistry(nats, 'dsi-add-shard', log, async (registry, bus) => {
@@ -56,7 +57,8 @@ export const addShardCommand: Command = {
           const added = await loadAddedCollection(corpusDir, { train: current.config.trainSplit, heldout: current.config.reportSplit });
           const shardId = values.id ?? nextShardId(current.shards.map((s) => s.id));
           checkNewShardId(shardId, current.shards.map((s) => s.id));
-          const trained = await addShard({ current, added, shardId, outDir: join(work, 'new'), log, progress, parallel, childEnv });
+          const runner = await chooseJobRunner({ bus, url: nats.url, parallel, childEnv, log });
+          const trained = await addShard({ current, added, shardId, outDir: join(work, 'new'), log, progress, runner });
           await publishAddition(registry, bus, trained, { corpusDir, waitMs, log });
           return trained;
         });

@@ -6,7 +6,10 @@ export interface CommandContext {
   env: NodeJS.ProcessEnv;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
+  /** stderr is a terminal: progress is drawn as bars there, and commands log human lines there (JSON lines elsewhere). */
   isTTY: boolean;
+  /** stdout is a terminal: the services, which log there, log human lines (JSON lines elsewhere). */
+  stdoutIsTTY: boolean;
 }
 
 export interface Command {
@@ -38,4 +41,4 @@ export function intFlag(value: string | undefined, flag: string, min: number, ma
   return n;
 }
 
-export const RUNTIME_FLAGS_HELP = '[--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--log-level LEVEL]';
+export const RUNTIME_FLAGS_HELP = '[--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--log-level LEVEL] [--log-format json|pretty]';

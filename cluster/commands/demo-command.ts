@@ -5,6 +5,7 @@ import { defaultIndexConfig } from '../../shared/config.ts';
 import { readDocRecords } from '../../shared/artifact/index-artifact.ts';
 import { createProgress } from '../../shared/progress.ts';
 import { buildIndex } from '../indexing/build-index.ts';
+import { LocalJobRunner } from '../indexing/local-job-runner.ts';
 import { LocalIndex } from '../local-index.ts';
 import { parseFlags, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { childEnvironment, RUNTIME_FLAGS, startRuntime } from './runtime.ts';
@@ -20,10 +21,10 @@ export const demoCommand: Command = {
   usage: `dsi demo [--rebuild] ${RUNTIME_FLAGS_HELP}`,
   async run(argv, ctx) {
     const { values } = parseFlags(argv, { rebuild: { type: 'boolean' }, ...RUNTIME_FLAGS });
-    const { log } = await startRuntime(ctx, 'dsi-demo', values);
+    const { log, format } = await startRuntime(ctx, 'dsi-demo', values);
     if (values.rebuild || !existsSync(join(DEMO_INDEX, 'manifest.json'))) {
       log.info({ corpus: DEMO_CORPUS, out: DEMO_INDEX }, 'building the demo index');
-      await buildIndex({ corpusDir: DEMO_CORPUS, outDir: DEMO_INDEX, configFor: (n) => defaultIndexConfig(n, 2, 1), log, progress: createProgress({ tty: ctx.isTTY, log }), parallel: availableParallelism(), childEnv: childEnvironment(ctx, values) });
+      await buildIndex({ corpusDir: DEMO_CORPUS, outDir: DEMO_INDEX, configFor: (n) => defaultIndexConfig(n, 2, 1), log, progress: createProgress({ tty: ctx.isTTY, log }), runner: new LocalJobRunner({ parallel: availableParallelism(), log, env: childEnvironment(ctx, values, format) }) });
     }
     const { index } = await LocalIndex.open(DEMO_INDEX);
     try {

@@ -1,4 +1,4 @@
-import { stopSignal } from './stop-signal.ts';
+import { settleWithin, stopSignal, SUPERVISOR_GONE_GRACE_MS } from './stop-signal.ts';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LOCAL_INDEX_VERSION, openIndex, shardDirOf, verifyIndex } from '../../shared/artifact/index-artifact.ts';
@@ -19,6 +19,9 @@ import { parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './con
 import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress } from './nats-flags.ts';
 import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 
+/** How long each step of a drain may take once dsi up is gone (see stop-signal.ts). */
+const SUPERVISOR_DRAIN_MS = 3 * SUPERVISOR_GONE_GRACE_MS;
+
 export const expertCommand: Command = {
   summary: 'serve one shard over NATS: from the registry (follows new versions) or from a local index (runs until SIGTERM or SIGINT, then drains)',
   usage: `dsi expert --shard ID [--index DIR] ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
@@ -29,13 +32,13 @@ export const expertCommand: Command = {
     // With --index the manifest alone says whether the shard exists: a typo fails before the backend starts.
     const local = values.index === undefined ? undefined : await localShardEntry(values.index, shardId);
 
-    const { log, backend } = await startRuntime(ctx, 'dsi-expert', values);
+    const { log, backend } = await startRuntime(ctx, 'dsi-expert', values, { stream: 'stdout' });
     const replica = newReplicaId(hostname(), process.pid);
     const bus = await connectBus({ ...nats, name: `dsi-expert-${shardId}-${replica}`, log });
     // Models are fetched on a connection of their own: on the search connection, the
     // hundreds of chunk messages of a model download would queue ahead of searches.
     const modelBus = local ? undefined : await connectBus({ ...nats, name: `dsi-expert-${shardId}-${replica}-models`, log });
-    const stop = stopSignal();
+    const stop = stopSignal(ctx.env);
     let served: ServedShard | undefined;
     let service: ExpertService | undefined;
     try {
@@ -47,10 +50,16 @@ export const expertCommand: Command = {
       log.info({ shard: shardId, replica, docs: served.entry.docs, topics: served.entry.topics, version: served.version, source: local ? local.indexDir : 'registry', backend }, 'expert ready');
       const reason = await Promise.race([stop.signal, bus.closed().then((error) => ({ closed: error }))]);
       if (typeof reason === 'string') log.info({ signal: reason }, 'stopping');
-      await follower?.stop();
-      await service.stop();
+      const draining = (async () => {
+        await follower?.stop();
+        await service!.stop();
+      })();
+      // With dsi up gone its nats-server is going too: drain what still can be, without waiting on a server that will not answer.
+      if (reason === 'supervisor gone') await settleWithin(draining, SUPERVISOR_DRAIN_MS);
+      else await draining;
       if (typeof reason !== 'string') throw new BusUnavailableError(`NATS connection closed${reason.closed ? `: ${reason.closed.message}` : ''}`, { cause: reason.closed });
-      await bus.drain();
+      if (reason === 'supervisor gone') await settleWithin(bus.drain(), SUPERVISOR_DRAIN_MS);
+      else await bus.drain();
       log.info({ served: service.stats().served }, 'expert stopped');
       return 0;
     } finally {

@@ -5,10 +5,13 @@ import { buildIndex } from '../indexing/build-index.ts';
 import { intFlag, parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { childEnvironment, RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 import { availableParallelism } from 'node:os';
+import { connectBus, type Bus } from '../../shared/bus/connection.ts';
+import { chooseJobRunner } from './job-runner-choice.ts';
+import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress, natsUrlGiven } from './nats-flags.ts';
 
 export const indexCommand: Command = {
   summary: 'build an index (semantic DocIDs, gating model, one expert per shard) from a BEIR collection',
-  usage: `dsi index --corpus DIR --out DIR [--shards N] [--seed S] [--epochs N] [--gating-epochs N] [--dim D] [--topics T] [--parallel P] [--no-train-queries] [--set JSON] ${RUNTIME_FLAGS_HELP}`,
+  usage: `dsi index --corpus DIR --out DIR [--shards N] [--seed S] [--epochs N] [--gating-epochs N] [--dim D] [--topics T] [--parallel P] [--no-train-queries] [--set JSON] ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
   async run(argv, ctx) {
     const { values } = parseFlags(argv, {
       corpus: { type: 'string' },
@@ -22,13 +25,14 @@ export const indexCommand: Command = {
       parallel: { type: 'string' },
       set: { type: 'string' },
       'no-train-queries': { type: 'boolean' },
+      ...NATS_FLAGS,
       ...RUNTIME_FLAGS,
     });
     const corpusDir = requireFlag(values.corpus, '--corpus');
     const outDir = requireFlag(values.out, '--out');
     const shards = intFlag(values.shards, '--shards', 1, 1024) ?? 4;
     const seed = intFlag(values.seed, '--seed', 0, 2 ** 31 - 1) ?? 1;
-    const { log } = await startRuntime(ctx, 'dsi-index', values);
+    const { log, format } = await startRuntime(ctx, 'dsi-index', values);
     const overrides = {
       topics: intFlag(values.topics, '--topics', 1, 100_000),
       dim: intFlag(values.dim, '--dim', 8, 1024),
@@ -53,7 +57,16 @@ export const indexCommand: Command = {
     };
     const progress = createProgress({ tty: ctx.isTTY, log });
     const parallel = intFlag(values.parallel, '--parallel', 1, 256) ?? availableParallelism();
-    const result = await buildIndex({ corpusDir, outDir, configFor, log, progress, parallel, childEnv: childEnvironment(ctx, values) });
+    // With a NATS server named, its dsi workers train the models (if any is alive).
+    const url = natsUrlGiven(values, ctx.env);
+    const bus: Bus | undefined = url ? await connectBus({ ...natsAddress(values, ctx.env), name: 'dsi-index', log }) : undefined;
+    let result: Awaited<ReturnType<typeof buildIndex>>;
+    try {
+      const runner = await chooseJobRunner({ bus, url, parallel, childEnv: childEnvironment(ctx, values, format), log });
+      result = await buildIndex({ corpusDir, outDir, configFor, log, progress, runner });
+    } finally {
+      await bus?.drain().catch(() => bus.close());
+    }
     for (const r of result.reports) {
       ctx.stdout.write(
         `${r.id}  topics ${r.topics.join(',')}  docs ${r.docs}  index_recall@1 ${r['index_recall@1'].toFixed(3)}  collision_rate ${r.collision_rate.toFixed(3)}  hits@10 ${r['hits@10']?.toFixed(3) ?? 'n/a'}\n`,

@@ -13,7 +13,7 @@ export const queryCommand: Command = {
     const k = intFlag(values.k, '--k', 1, 100) ?? 10;
     const text = positionals.join(' ').trim();
     if (!text) throw new BadInputError('give the query text, e.g. dsi query --index DIR "image viewer"');
-    await startRuntime(ctx, 'dsi-query', { ...values, 'log-level': values['log-level'] ?? 'warn' });
+    await startRuntime(ctx, 'dsi-query', values, { level: 'warn' });
     const { index } = await LocalIndex.open(indexDir);
     try {
       const titles = new Map((await readDocRecords(indexDir)).map((d) => [d.id, d.title]));

@@ -21,6 +21,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = Object.freeze({
   'add-shard': { summary: 'add documents as a new shard under new topics', load: async () => (await import('./add-shard-command.ts')).addShardCommand },
   retrain: { summary: "retrain one shard and publish it if it is not worse", load: async () => (await import('./retrain-command.ts')).retrainCommand },
   rollback: { summary: "make a shard's previous model current again", load: async () => (await import('./rollback-command.ts')).rollbackCommand },
+  worker: { summary: 'train jobs of builds, new shards and retrains taken from a NATS job queue', load: async () => (await import('./worker-command.ts')).workerCommand },
   up: { summary: 'run NATS, the experts and the router of an index on this machine', load: async () => (await import('./up-command.ts')).upCommand },
   'build-job': { summary: '(internal) train one model of an index build', load: async () => (await import('./build-job-command.ts')).buildJobCommand },
 });

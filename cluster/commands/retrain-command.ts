@@ -10,6 +10,7 @@ import { checkoutHead, checkoutShard, publishShardFolder } from '../registry/che
 import { intFlag, parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress } from './nats-flags.ts';
 import { withRegistry } from './registry-connection.ts';
+import { chooseJobRunner } from './job-runner-choice.ts';
 import { childEnvironment, RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 
 export const retrainCommand: Command = {
@@ -29,10 +30,10 @@ export const retrainCommand: Command = {
     const shardId = requireFlag(values.shard, '--shard');
     const epochs = intFlag(values.epochs, '--epochs', 1, 1000);
     const nats = natsAddress(values, ctx.env);
-    const { log } = await startRuntime(ctx, 'dsi-retrain', values);
+    const { log, format } = await startRuntime(ctx, 'dsi-retrain', values);
     const work = await mkdtemp(join(tmpdir(), `dsi-retrain-${shardId}-`));
     try {
-      return await withRegistry(nats, 'dsi-retrain', log, async (registry) => {
+      return await withRegistry(nats, 'dsi-retrain', log, async (registry, bus) => {
         const index = await registry.index();
         const record = await registry.shard(shardId);
         const added = values.add === undefined ? undefined : await loadAddedCollection(values.add, { train: index.config.trainSplit, heldout: index.config.reportSplit });
@@ -41,7 +42,8 @@ export const retrainCommand: Command = {
         const head = await checkoutHead(registry, join(work, 'gating'));
         const mode = values.scratch ? 'scratch' : 'continue';
         const progress = createProgress({ tty: ctx.isTTY, log });
-        const result = await retrainShard({ config: index.config, topicCount: index.topics, shard, head, added, epochs, mode, outDir: join(work, 'candidate'), log, progress, childEnv: childEnvironment(ctx, values) });
+        const runner = await chooseJobRunner({ bus, url: nats.url, parallel: 1, childEnv: childEnvironment(ctx, values, format), log });
+        const result = await retrainShard({ config: index.config, topicCount: index.topics, shard, head, added, epochs, mode, outDir: join(work, 'candidate'), log, progress, runner });
         const publish = result.notWorse || values.force === true;
         let version: number | null = null;
         if (publish) {

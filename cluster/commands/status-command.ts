@@ -1,11 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HEARTBEAT_INTERVAL_MS } from '../../shared/bus/protocol.ts';
-import { createLogger } from '../../shared/log.ts';
+import { commandLogger } from './runtime.ts';
 import type { ShardRecord } from '../../shared/registry/records.ts';
 import { followHeartbeats, ShardView } from '../../shared/bus/shard-view.ts';
 import { parseFlags, type Command } from './context.ts';
 import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress } from './nats-flags.ts';
 import { withRegistry } from './registry-connection.ts';
+import { formatJobQueue, jobQueueStatus } from '../distributed/jobs-status.ts';
+import { LiveWorkers } from '../distributed/live-workers.ts';
 
 /** One row of `dsi status`: the registry's view of a shard and the replicas heard from. Field names follow GET /v1/shards. */
 export interface ShardStatusRow {
@@ -28,21 +30,24 @@ export interface ShardStatusRow {
 const LISTEN_MS = HEARTBEAT_INTERVAL_MS + 500;
 
 export const statusCommand: Command = {
-  summary: 'print the shards of a cluster: topics, documents, version, live replicas, quality figures, last retrained',
+  summary: 'print the shards of a cluster (topics, documents, version, live replicas, quality figures, last retrained), its training jobs in flight and its workers',
   usage: `dsi status [--json] ${NATS_FLAGS_HELP}`,
   async run(argv, ctx) {
-    const { values } = parseFlags(argv, { json: { type: 'boolean' }, ...NATS_FLAGS, 'log-level': { type: 'string' } });
+    const { values } = parseFlags(argv, { json: { type: 'boolean' }, ...NATS_FLAGS, 'log-level': { type: 'string' }, 'log-format': { type: 'string' } });
     const nats = natsAddress(values, ctx.env);
-    const log = createLogger({ name: 'dsi-status', level: values['log-level'] ?? ctx.env.DSI_LOG_LEVEL ?? 'warn', pretty: false });
-    const rows = await withRegistry(nats, 'dsi-status', log, async (registry, bus) => {
+    const { log } = commandLogger(ctx, 'dsi-status', values, { level: 'warn' });
+    const { rows, queue } = await withRegistry(nats, 'dsi-status', log, async (registry, bus) => {
       const records = await registry.shards();
       const view = new ShardView(records.map((r) => r.id));
       const heartbeats = followHeartbeats(bus, view, log);
+      const workers = new LiveWorkers(bus, log);
       await sleep(LISTEN_MS);
       await heartbeats.drain();
-      return records.map((r) => statusRow(r, view));
+      const live = workers.alive();
+      await workers.stop();
+      return { rows: records.map((r) => statusRow(r, view)), queue: await jobQueueStatus(bus, live) };
     });
-    ctx.stdout.write(values.json ? `${JSON.stringify({ shards: rows })}\n` : formatTable(rows));
+    ctx.stdout.write(values.json ? `${JSON.stringify({ shards: rows, ...queue })}\n` : formatTable(rows) + formatJobQueue(queue));
     return 0;
   },
 };

@@ -1,12 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ROUTER_DEFAULTS } from '../../router/config.ts';
+import type { BusAddress } from '../../shared/bus/address.ts';
 import { BadInputError } from '../../shared/errors.ts';
 import { describeExit } from '../up/children.ts';
 import { LocalCluster } from '../up/cluster.ts';
 import { stopSignal } from './stop-signal.ts';
 import { intFlag, parseFlags, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress, natsEnv, natsUrlGiven } from './nats-flags.ts';
-import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
+import { childEnvironment, RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 import { ACCESS_FLAGS, ACCESS_FLAGS_HELP, accessEnv, accessSettings } from './access-flags.ts';
 
 const DSI_BIN = fileURLToPath(new URL('../../bin/dsi.js', import.meta.url));
@@ -36,22 +38,23 @@ export const upCommand: Command = {
     const port = intFlag(values.port, '--port', 0, 65_535) ?? ROUTER_DEFAULTS.port;
     const replicas = intFlag(values.replicas, '--replicas', 1, 64) ?? 1;
     const deadlineMs = intFlag(values['deadline-ms'], '--deadline-ms', 1, 600_000);
-    const nats = natsAddress(values, ctx.env);
+    const given = natsAddress(values, ctx.env);
+    // The bus of a NATS server started here is closed by default: with no credentials given,
+    // it requires a random token, which every process started here gets (and nobody else).
+    const generatedToken = joinNats === undefined && !given.token && !given.user ? randomBytes(24).toString('base64url') : undefined;
+    const nats: BusAddress = generatedToken ? { ...given, token: generatedToken } : given;
     const access = accessSettings(values, ctx.env);
-    const { log } = await startRuntime(ctx, 'dsi-up', values);
+    const { log, format } = await startRuntime(ctx, 'dsi-up', values, { stream: 'stdout' });
 
     // Children find their NATS credentials and runtime settings in the environment, which
-    // keeps secrets out of `ps`; they decide JSON or pretty logs from their own terminal.
-    const childEnv: NodeJS.ProcessEnv = { ...ctx.env };
-    if (values.backend) childEnv.DSI_BACKEND = values.backend;
-    if (values['log-level']) childEnv.DSI_LOG_LEVEL = values['log-level'];
-    Object.assign(childEnv, natsEnv(nats));
+    // keeps secrets out of `ps`, and log in this process's format.
+    const childEnv = { ...childEnvironment(ctx, values, format), ...natsEnv(nats) };
     // The router reads its tokens and rate limit from here (a file named by a flag is read once, above).
     delete childEnv.DSI_AUTH_TOKENS_FILE;
     Object.assign(childEnv, accessEnv(access));
 
     // Before the signal handler: Ctrl-C during the one-off build ends it the ordinary way.
-    if (demo && indexDir) await demo.ensureDemoIndex(indexDir, { log, tty: ctx.isTTY, childEnv: { ...childEnv, DSI_LOG_JSON: '1' } });
+    if (demo && indexDir) await demo.ensureDemoIndex(indexDir, { log, tty: ctx.isTTY, childEnv });
     const stop = stopSignal();
     const cluster = new LocalCluster({
       indexDir,
@@ -82,6 +85,9 @@ export const upCommand: Command = {
         return 0;
       }
       ctx.stdout.write(`dsi up: ready at ${cluster.url} in ${((performance.now() - started) / 1000).toFixed(1)} s (${replicas} replica(s) per shard, NATS ${cluster.natsUrl}); Ctrl-C stops it\n`);
+      if (generatedToken && cluster.natsTokenFile) ctx.stdout.write(`        the bus requires a token: DSI_NATS_TOKEN=$(cat ${cluster.natsTokenFile}) dsi status --nats ${cluster.natsUrl}\n`);
+      // Last of these lines: tools that start dsi up read up to it.
+      ctx.stdout.write(`        status page: ${cluster.url}/${access.tokens.length > 0 ? ' (it asks for one of the auth tokens)' : ''}\n`);
       if (demo) await demo.showSampleQueries(cluster.url, ctx.stdout, access.tokens[0]);
       const reason = await Promise.race([stop.signal, cluster.failure]);
       if (typeof reason === 'string') {

@@ -27,7 +27,7 @@ import { loadExpert, type LoadedExpert } from '../../shared/model/expert/expert-
 import { buildVocabulary } from '../../shared/model/tower/vocabulary.ts';
 import { LocalIndex } from '../local-index.ts';
 import { evaluateShardHits } from '../eval/shard-hits.ts';
-import { runJobs } from './job-runner.ts';
+import type { JobRunner } from './job-runner.ts';
 import type { ExpertJob } from './jobs.ts';
 import { featurizePairs, loadQueryPairs } from './query-pairs.ts';
 import { gatingJobFor } from './semantic-ids.ts';
@@ -43,10 +43,8 @@ export interface BuildOptions {
   configFor: (documents: number) => Readonly<IndexConfig>;
   log: Logger;
   progress: Progress;
-  /** Models trained at once, each in its own process. */
-  parallel: number;
-  /** Environment of the training processes. */
-  childEnv: NodeJS.ProcessEnv;
+  /** Where the models train (local processes, or dsi workers through a queue). */
+  runner: JobRunner;
 }
 
 export interface BuildResult {
@@ -137,7 +135,7 @@ interface Prepared {
   startTower?: string;
 }
 
-/** Trains the gating model and every expert into the stage (in parallel processes), then seals it in place of the output. */
+/** Trains the gating model and every expert into the stage (in parallel, with the build's runner), then seals it in place of the output. */
 async function trainAndSeal(writer: IndexWriter, prepared: Prepared, options: BuildOptions): Promise<{ manifest: Manifest; reports: ShardReport[]; peakRssBytes: number }> {
   const { config, docs, trainPairs, paths, shardTopics, topicCount, everything, globalVocabulary } = prepared;
   const { log } = options;
@@ -166,7 +164,7 @@ async function trainAndSeal(writer: IndexWriter, prepared: Prepared, options: Bu
       ...(prepared.startTower ? { startTower: prepared.startTower } : {}),
     };
   });
-  const results = await runJobs([gatingJob, ...expertJobs], { parallel: options.parallel, log, env: options.childEnv });
+  const results = await options.runner.run([gatingJob, ...expertJobs], options.progress);
   log.info({ phase: 'training', seconds: +((performance.now() - t) / 1000).toFixed(1) }, 'training done');
 
   const entries = shards.map((s, i) => ({ ...s, docs: expertJobs[i]!.docIds.length, dir: shardDirOf(s.id) }));

@@ -7,6 +7,7 @@ import { trainGating } from '../../shared/model/gating/train-gating.ts';
 import type { TrainReport } from '../../shared/model/trainer.ts';
 import type { Progress } from '../../shared/progress.ts';
 import { Vocabulary } from '../../shared/text/vocabulary.ts';
+import { BadInputError } from '../../shared/errors.ts';
 import { continueExpert, type ContinueInput } from '../../shared/model/expert/continue-expert.ts';
 import { loadExpert, saveExpert } from '../../shared/model/expert/expert-store.ts';
 import { measureIndexQuality, type IndexQuality } from '../../shared/model/expert/quality.ts';
@@ -64,6 +65,14 @@ export interface ContinueJob {
   docIds: string[];
 }
 
+/**
+ * The fields of a job that name a folder it reads, each a path on the machine that planned
+ * the job. A job trained on another machine (a dsi worker) gets a copy of each folder, and
+ * its `outDir` (the folder it writes) is copied back into place: a new folder-valued field
+ * of a job must be listed here. Every other field travels as it is, typed arrays included.
+ */
+export const JOB_INPUT_FOLDERS = ['startTower', 'startExpert', 'expertDir'] as const satisfies readonly (keyof GatingJob | keyof ExpertJob | keyof ContinueJob)[];
+
 export interface JobResult {
   kind: BuildJob['kind'];
   label: string;
@@ -105,6 +114,9 @@ export async function runJob(job: BuildJob, progress: Progress): Promise<JobResu
         current.model.dispose();
       }
     }
+    default:
+      // A job of a kind this code does not know: sent by a newer build to an older worker.
+      throw new BadInputError(`unknown job kind '${(job as { kind: unknown }).kind}': this trainer is older than what sent the job`);
   }
 }
 

@@ -3,6 +3,7 @@ import { openIndex, readDocRecords, shardDirOf, verifyIndex } from '../../shared
 import { IndexWriter } from '../../shared/artifact/index-writer.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { Progress } from '../../shared/progress.ts';
+import type { JobRunner } from '../indexing/job-runner.ts';
 import { addShard, type AddShardResult } from './add-shard.ts';
 import { checkNewShardId } from './added-data.ts';
 import { loadAddedCollection } from './added-collection.ts';
@@ -16,8 +17,7 @@ export interface AddShardToIndexInput {
   work: string;
   log: Logger;
   progress: Progress;
-  parallel: number;
-  childEnv: NodeJS.ProcessEnv;
+  runner: JobRunner;
 }
 
 /**
@@ -34,7 +34,7 @@ export async function addShardToIndex(input: AddShardToIndexInput): Promise<AddS
   const shardId = input.shardId ?? nextShardId(ids);
   checkNewShardId(shardId, ids);
   const added = await loadAddedCollection(input.corpusDir, { train: manifest.config.trainSplit, heldout: manifest.config.reportSplit });
-  const result = await addShard({ current, added, shardId, outDir: join(input.work, 'new'), log: input.log, progress: input.progress, parallel: input.parallel, childEnv: input.childEnv });
+  const result = await addShard({ current, added, shardId, outDir: join(input.work, 'new'), log: input.log, progress: input.progress, runner: input.runner });
 
   const writer = await IndexWriter.stage(input.indexDir);
   try {

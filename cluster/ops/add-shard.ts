@@ -17,7 +17,7 @@ import { documentTerms } from '../../shared/model/lexical/terms.ts';
 import type { Progress } from '../../shared/progress.ts';
 import { loadExpert, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
 import { buildVocabulary } from '../../shared/model/tower/vocabulary.ts';
-import { runJobs } from '../indexing/job-runner.ts';
+import type { JobRunner } from '../indexing/job-runner.ts';
 import type { ExpertJob } from '../indexing/jobs.ts';
 import { featurizePairs } from '../indexing/query-pairs.ts';
 import { gatingJobFor } from '../indexing/semantic-ids.ts';
@@ -65,10 +65,8 @@ export interface AddShardInput {
   outDir: string;
   log: Logger;
   progress: Progress;
-  /** Models trained at once, each in its own process. */
-  parallel: number;
-  /** Environment of the training processes. */
-  childEnv: NodeJS.ProcessEnv;
+  /** Where the new expert and the gating model train. */
+  runner: JobRunner;
 }
 
 export interface OldShardChange {
@@ -167,7 +165,7 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
     const oldPaths = oldDocs.map((d) => parseDocId(d.docid));
     const gatingJob = gatingJobFor(gatingStage, config, everything, vocabulary, [...oldPaths, ...newPaths], towerDir);
     const t = performance.now();
-    const [, expertResult] = await runJobs([gatingJob, expertJob], { parallel: input.parallel, log, env: input.childEnv });
+    const [, expertResult] = await input.runner.run([gatingJob, expertJob], input.progress);
     log.info({ phase: 'training', seconds: +((performance.now() - t) / 1000).toFixed(1) }, 'new expert and gating model trained');
     await addLexicalHalf(current, added.docs, newPaths.map((p) => p[0]!), gatingStage, shardStage);
 

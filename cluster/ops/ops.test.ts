@@ -16,6 +16,7 @@ import { createProgress } from '../../shared/progress.ts';
 import { openIndex, OPTIONAL_SHARD_FILES, SHARD_FILES } from '../../shared/artifact/index-artifact.ts';
 import { loadExpert, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
 import { buildIndex } from '../indexing/build-index.ts';
+import { LocalJobRunner } from '../indexing/local-job-runner.ts';
 import { LocalIndex } from '../local-index.ts';
 import { splitCollection, type HeldBack } from '../tools/split-collection.ts';
 import { DEMO_CORPUS } from '../../test/helpers/cli.ts';
@@ -31,7 +32,7 @@ import type { AddedData, ClusterModels } from './types.ts';
  */
 const log = createLogger({ name: 'ops-test', level: 'warn' });
 const progress = createProgress({ tty: false, log });
-const childEnv = { ...process.env, DSI_BACKEND: 'wasm', DSI_LOG_LEVEL: 'warn' };
+const runner = new LocalJobRunner({ parallel: 2, log, env: { ...process.env, DSI_BACKEND: 'wasm', DSI_LOG_LEVEL: 'warn' } });
 const KEPT = 1050;
 const NEW_SHARD_DOCS = 120;
 
@@ -56,9 +57,9 @@ beforeAll(async () => {
     const c = defaultIndexConfig(n, 3, 5);
     return { ...c, expert: { ...c.expert, epochs: 2 }, gating: { ...c.gating, epochs: 2 } };
   };
-  await buildIndex({ corpusDir: join(work, 'corpus'), outDir: indexDir, configFor, log, progress, parallel: 2, childEnv });
+  await buildIndex({ corpusDir: join(work, 'corpus'), outDir: indexDir, configFor, log, progress, runner });
   current = await clusterModelsOfIndex(indexDir);
-  grown = await addShard({ current, added: addedData(held.docs.slice(0, NEW_SHARD_DOCS)), shardId: 's3', outDir: join(work, 'grown'), log, progress, parallel: 2, childEnv });
+  grown = await addShard({ current, added: addedData(held.docs.slice(0, NEW_SHARD_DOCS)), shardId: 's3', outDir: join(work, 'grown'), log, progress, runner });
 }, 180_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -129,11 +130,11 @@ describe('addShard', () => {
   it('refuses documents already in the cluster, naming them, and writes nothing', async () => {
     const outDir = join(work, 'dup');
     const again = { ...addedData(held.docs.slice(0, 3)), docs: [...held.docs.slice(0, 3), current.shards[1]!.data.docs[0]!] };
-    const attempt = addShard({ current, added: again, shardId: 's9', outDir, log, progress, parallel: 2, childEnv });
+    const attempt = addShard({ current, added: again, shardId: 's9', outDir, log, progress, runner });
     await expect(attempt).rejects.toBeInstanceOf(BadInputError);
     await expect(attempt).rejects.toThrow(current.shards[1]!.data.docs[0]!.id);
     expect(existsSync(outDir)).toBe(false);
-    await expect(addShard({ current, added: addedData(held.docs.slice(0, 3)), shardId: 's0', outDir, log, progress, parallel: 2, childEnv })).rejects.toBeInstanceOf(BadInputError);
+    await expect(addShard({ current, added: addedData(held.docs.slice(0, 3)), shardId: 's0', outDir, log, progress, runner })).rejects.toBeInstanceOf(BadInputError);
   });
 });
 
@@ -143,7 +144,7 @@ describe('retrainShard', () => {
     const added = addedData(held.docs.slice(NEW_SHARD_DOCS));
     const outDir = join(work, 'retrained');
     const tensors = tf.memory().numTensors;
-    const result = await retrainShard({ config: current.config, topicCount: current.topicCount, childEnv, shard, head: await loadHead(current.gatingDir), added, mode: 'continue', outDir, log, progress });
+    const result = await retrainShard({ config: current.config, topicCount: current.topicCount, runner, shard, head: await loadHead(current.gatingDir), added, mode: 'continue', outDir, log, progress });
     expect(tf.memory().numTensors).toBe(tensors);
 
     // Added documents get fresh DocIDs inside the shard's topics, distinct from every other.
@@ -182,7 +183,7 @@ describe('retrainShard', () => {
   it('retrains from scratch on the same DocIDs and checks the candidate the same way', async () => {
     const shard = current.shards[1]!;
     const outDir = join(work, 'scratch');
-    const result = await retrainShard({ config: current.config, topicCount: current.topicCount, childEnv, shard, head: await loadHead(current.gatingDir), mode: 'scratch', epochs: 2, outDir, log, progress });
+    const result = await retrainShard({ config: current.config, topicCount: current.topicCount, runner, shard, head: await loadHead(current.gatingDir), mode: 'scratch', epochs: 2, outDir, log, progress });
     expect(new Map(result.data.docs.map((d) => [d.id, d.docid]))).toEqual(new Map(shard.data.docs.map((d) => [d.id, d.docid])));
     expect(result.candidate.heldout_queries).toBe(result.current.heldout_queries);
     expect(result.candidate['index_recall@1']).toBeGreaterThan(0.85);
@@ -193,7 +194,7 @@ describe('retrainShard', () => {
   it('refuses an added document the shard already holds', async () => {
     const shard = current.shards[0]!;
     const doc = shard.data.docs[0]!;
-    const attempt = retrainShard({ config: current.config, topicCount: current.topicCount, childEnv, shard, head: await loadHead(current.gatingDir), added: { docs: [doc], queries: { train: [], heldout: [] } }, mode: 'continue', outDir: join(work, 'never'), log, progress });
+    const attempt = retrainShard({ config: current.config, topicCount: current.topicCount, runner, shard, head: await loadHead(current.gatingDir), added: { docs: [doc], queries: { train: [], heldout: [] } }, mode: 'continue', outDir: join(work, 'never'), log, progress });
     await expect(attempt).rejects.toBeInstanceOf(BadInputError);
     expect(existsSync(join(work, 'never'))).toBe(false);
   });

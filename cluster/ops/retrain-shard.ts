@@ -10,7 +10,7 @@ import { fullView, tokenizeDoc } from '../../shared/model/views.ts';
 import type { Progress } from '../../shared/progress.ts';
 import { loadExpert } from '../../shared/model/expert/expert-store.ts';
 import { placeDocuments } from '../../shared/model/expert/place-docs.ts';
-import { runJobs } from '../indexing/job-runner.ts';
+import type { JobRunner } from '../indexing/job-runner.ts';
 import { loadLexicon, saveLexicon } from '../../shared/model/lexical/lexical-store.ts';
 import type { QueryHead } from '../../shared/model/lexical/query-head.ts';
 import { ShardLexicon } from '../../shared/model/lexical/shard-lexicon.ts';
@@ -46,8 +46,8 @@ export interface RetrainInput {
   seed?: number;
   log: Logger;
   progress: Progress;
-  /** Environment of the training process. */
-  childEnv: NodeJS.ProcessEnv;
+  /** Where the candidate trains. */
+  runner: JobRunner;
 }
 
 /** report.json of a retrained shard: the build's fields (Hits@10 of the expert alone here) plus how it was retrained and checked. */
@@ -101,7 +101,7 @@ export async function retrainShard(input: RetrainInput): Promise<RetrainResult> 
   try {
     const plan = await planRetrain(input, added, writer.shardDir(shard.id));
     const t = performance.now();
-    const [trained] = await runJobs([plan.job], { parallel: 1, log, env: input.childEnv });
+    const [trained] = await input.runner.run([plan.job], input.progress);
     log.info({ shard: shard.id, mode, phase: 'training', seconds: +((performance.now() - t) / 1000).toFixed(1) }, 'candidate expert trained');
     // The shard's lexical half, for its documents after retraining (in the candidate's order), ranked with the fusion every shard shares.
     const { fusion } = await loadLexicon(shard.dir);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Logger } from '../../shared/log.ts';
+import { SUPERVISOR_FD, SUPERVISOR_FD_ENV, supervisedStdio } from './supervisor-link.ts';
 
 /**
  * Child processes that `dsi up` starts and owns. Each runs in its own process group
@@ -31,10 +32,14 @@ export interface SpawnSpec {
   readonly env: NodeJS.ProcessEnv;
   readonly stdio: StdioOptions;
   readonly cwd?: string;
+  /** Give the child the pipe it watches to stop when this process dies (supervisor-link.ts) as its fd 3. */
+  readonly supervised?: boolean;
 }
 
 export function spawnChild(spec: SpawnSpec, log: Logger): ManagedChild {
-  const child: ChildProcess = spawn(spec.command, [...spec.args], { env: spec.env, stdio: spec.stdio, cwd: spec.cwd, detached: true });
+  const stdio = spec.supervised ? supervisedStdio(spec.stdio) : spec.stdio;
+  const env = spec.supervised ? { ...spec.env, [SUPERVISOR_FD_ENV]: String(SUPERVISOR_FD) } : spec.env;
+  const child: ChildProcess = spawn(spec.command, [...spec.args], { env, stdio, cwd: spec.cwd, detached: true });
   let running = true;
   const exited = new Promise<ChildExit>((resolve) => {
     child.once('error', (error) => {

@@ -86,6 +86,11 @@ export class LocalCluster {
     return this.#natsUrl;
   }
 
+  /** File holding the token of the NATS server started here, when it requires one. */
+  get natsTokenFile(): string | undefined {
+    return this.#nats?.tokenFile;
+  }
+
   /** Every process this cluster started (NATS, experts, router), running or not. */
   get children(): ManagedChild[] {
     return [...(this.#nats ? [this.#nats.child] : []), ...[...this.#experts.values()].flat(), ...(this.#router ? [this.#router] : [])];
@@ -169,7 +174,7 @@ export class LocalCluster {
    * budget spent, a death is the cluster's failure.
    */
   #spawn(name: string, args: string[], replace?: (next: ManagedChild) => void, budget = new RestartBudget()): ManagedChild {
-    const child = spawnChild({ name, command: this.#o.node, args: [this.#o.dsiBin, ...args], env: this.#o.childEnv, stdio: ['ignore', 'inherit', 'inherit'] }, this.#o.log);
+    const child = spawnChild({ name, command: this.#o.node, args: [this.#o.dsiBin, ...args], env: this.#o.childEnv, stdio: ['ignore', 'inherit', 'inherit'], supervised: true }, this.#o.log);
     if (!replace) {
       this.#watch(child);
       return child;

@@ -8,6 +8,7 @@ import { defaultIndexConfig } from '../../shared/config.ts';
 import type { Logger } from '../../shared/log.ts';
 import { createProgress } from '../../shared/progress.ts';
 import { buildIndex } from '../indexing/build-index.ts';
+import { LocalJobRunner } from '../indexing/local-job-runner.ts';
 import { DEMO_CORPUS, SAMPLE_QUERIES } from '../commands/demo-command.ts';
 
 /** `dsi up --demo`: the demo index built on first use (as `dsi demo` builds it), and sample queries sent over HTTP once the cluster is ready. */
@@ -31,8 +32,7 @@ export async function ensureDemoIndex(indexDir: string, options: { log: Logger; 
     configFor: (n) => defaultIndexConfig(n, 2, 1),
     log,
     progress: createProgress({ tty: options.tty, log }),
-    parallel: availableParallelism(),
-    childEnv: options.childEnv,
+    runner: new LocalJobRunner({ parallel: availableParallelism(), log, env: options.childEnv }),
   });
 }
 

@@ -1,17 +1,23 @@
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { BusCredentials } from '../../shared/bus/address.ts';
 import { BusUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { describeExit, spawnChild, type ManagedChild } from './children.ts';
+import { newStoreDir, recordOwners, removeStaleStores } from './nats-store.ts';
 import { canConnect, freePort } from './ports.ts';
 
-/** A nats-server that `dsi up` started for itself, on a free loopback port, with JetStream in a temporary folder. */
+/**
+ * A nats-server that `dsi up` started for itself, on a free loopback port, with JetStream
+ * in a temporary folder. When setpriv (util-linux) is there, the server is started through
+ * `setpriv --pdeathsig SIGTERM`: the kernel stops it if `dsi up` dies without stopping it.
+ */
 export interface LocalNats {
   readonly url: string;
   readonly child: ManagedChild;
+  /** File holding the token the server requires (mode 0600), when it requires one. */
+  readonly tokenFile: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -24,12 +30,20 @@ export const NATS_INSTALL_HINT = 'nats-server is not on PATH: install it with ap
 export async function startLocalNats(path: string, log: Logger, auth: BusCredentials = {}): Promise<LocalNats> {
   const binary = findOnPath('nats-server', path);
   if (!binary) throw new BusUnavailableError(NATS_INSTALL_HINT);
-  const storeDir = await mkdtemp(join(tmpdir(), 'dsi-up-nats-'));
+  await removeStaleStores(log);
+  const guard = findOnPath('setpriv', path);
+  if (!guard) log.warn('setpriv (util-linux) is not on PATH: nats-server would outlive dsi up if dsi up were killed');
+  const storeDir = await newStoreDir();
+  const tokenFile = auth.token ? join(storeDir, 'token') : undefined;
+  if (tokenFile) await writeFile(tokenFile, `${auth.token}\n`, { mode: 0o600 });
   for (let attempt = 1; ; attempt++) {
     const port = await freePort(HOST);
     // Credentials go in a config file rather than argv, where `ps` would show them.
     const args = ['-a', HOST, '-p', String(port), '-js', '-sd', storeDir, ...(await authConfig(storeDir, auth))];
-    const child = spawnChild({ name: 'nats-server', command: binary, args, env: { PATH: path }, stdio: ['ignore', 'ignore', 'pipe'] }, log);
+    const command = guard ? { command: guard, args: ['--pdeathsig', 'SIGTERM', binary, ...args] } : { command: binary, args };
+    const child = spawnChild({ name: 'nats-server', ...command, env: { PATH: path }, stdio: ['ignore', 'ignore', 'pipe'] }, log);
+    // setpriv execs the server in place: the pid is the server's.
+    await recordOwners(storeDir, { supervisor: process.pid, server: child.pid });
     let output = '';
     // Only start-up lines matter (the ready line, a bind error): keep the first 64 KiB, drop the rest.
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -42,6 +56,7 @@ export async function startLocalNats(path: string, log: Logger, auth: BusCredent
       return {
         url,
         child,
+        tokenFile,
         async stop() {
           await child.stop('SIGTERM', 5000);
           await rm(storeDir, { recursive: true, force: true });

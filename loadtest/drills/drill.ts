@@ -43,3 +43,8 @@ export function result(d: Drill, ctx: DrillContext, durationS: number, figures: 
 export function skipped(d: Drill, reason: string): DrillResult {
   return { name: d.name, title: d.title, expectation: d.expectation, load: '-', measures: {}, outcome: 'skipped', notes: [reason] };
 }
+
+/** A measure in seconds or milliseconds, to one decimal. */
+export function round(v: number): number {
+  return Math.round(v * 10) / 10;
+}

@@ -2,7 +2,8 @@ import { HEARTBEAT_TIMEOUT_MS } from '../../shared/bus/protocol.ts';
 import type { Figures } from '../node/samples.ts';
 import { OK } from '../node/samples.ts';
 import { badTrafficDrill } from './bad-traffic.ts';
-import { result, skipped, type Drill, type DrillContext } from './drill.ts';
+import { killSupervisorDrill } from './kill-supervisor.ts';
+import { result, round, skipped, type Drill, type DrillContext } from './drill.ts';
 import { sleep } from './drill-cluster.ts';
 import { underLoad } from './under-load.ts';
 import { startLocalUp } from '../node/local-up.ts';
@@ -193,7 +194,7 @@ const hotSwap: Drill = {
     // The swap is the registry's: a cluster of its own, run by `dsi up` (index published
     // into JetStream, experts and router reading the registry alone), at the drill's rate.
     const up = await startLocalUp({ indexDir: ctx.cluster.o.indexDir, replicas: ctx.cluster.o.replicas, env: { ...process.env, DSI_LOG_LEVEL: 'warn' }, log: ctx.log });
-    const bus = await connectBus({ url: up.natsUrl, name: 'hot-swap-drill', log: createLogger({ name: 'hot-swap-drill', level: 'warn' }) });
+    const bus = await connectBus({ url: up.natsUrl, name: 'hot-swap-drill', token: up.natsToken, log: createLogger({ name: 'hot-swap-drill', level: 'warn' }) });
     try {
       const registry = await Registry.open(bus);
       const shard = ctx.cluster.shards[0]!;
@@ -237,7 +238,7 @@ const hotSwap: Drill = {
  * thing to it, measures what the clients saw, and judges that against the expectation it
  * states. Each leaves the cluster as it found it (every replica back and live).
  */
-export const DRILLS: readonly Drill[] = [killReplica, stopReplica, killShard, restartNats, badTrafficDrill, hotSwap];
+export const DRILLS: readonly Drill[] = [killReplica, stopReplica, killShard, restartNats, badTrafficDrill, hotSwap, killSupervisorDrill];
 
 /** Restarts replicas of `shard` until it has as many as the cluster was started with, all live. */
 async function restore(ctx: DrillContext, shard: string): Promise<void> {
@@ -246,10 +247,6 @@ async function restore(ctx: DrillContext, shard: string): Promise<void> {
   while (cluster.replicasOf(shard).length < cluster.o.replicas) started.push(cluster.startExpert(shard));
   await Promise.all(started.map((p) => cluster.waitReady(p)));
   await cluster.waitLive(cluster.o.replicas, shard);
-}
-
-export function round(v: number): number {
-  return Math.round(v * 10) / 10;
 }
 
 function quantileOf(values: number[], q: number): number {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -9,8 +10,11 @@ import { fileURLToPath } from 'node:url';
  */
 export interface LocalUp {
   readonly url: string;
-  /** The NATS server of the cluster (its registry is where models are published). */
+  /** The NATS server of the cluster (its registry is where models are published), and the token it requires. */
   readonly natsUrl: string;
+  readonly natsToken: string | undefined;
+  /** The file `dsi up` keeps the token in, inside the server's temporary folder. */
+  readonly natsTokenFile: string | undefined;
   readonly pid: number;
   stop(): Promise<void>;
 }
@@ -18,9 +22,9 @@ export interface LocalUp {
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const READY_TIMEOUT_MS = 180_000;
 
-export async function startLocalUp(opts: { indexDir?: string; replicas: number; env: NodeJS.ProcessEnv; log: (line: string) => void }): Promise<LocalUp> {
+export async function startLocalUp(opts: { indexDir?: string; replicas: number; env: NodeJS.ProcessEnv; log: (line: string) => void; port?: number }): Promise<LocalUp> {
   // No index named: the demo's, built on first use by `dsi up --demo`.
-  const args = [`${REPO}bin/dsi.js`, 'up', '--port', '0', '--replicas', String(opts.replicas), ...(opts.indexDir ? ['--index', opts.indexDir] : ['--demo'])];
+  const args = [`${REPO}bin/dsi.js`, 'up', '--port', String(opts.port ?? 0), '--replicas', String(opts.replicas), ...(opts.indexDir ? ['--index', opts.indexDir] : ['--demo'])];
   opts.log(`starting: dsi ${args.slice(1).join(' ')}`);
   const child = spawn(process.execPath, args, { cwd: REPO, env: { DSI_LOG_JSON: '1', DSI_LOG_LEVEL: 'warn', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -29,14 +33,21 @@ export async function startLocalUp(opts: { indexDir?: string; replicas: number; 
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let natsUrl = '';
+  let natsTokenFile: string | undefined;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`dsi up was not ready within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+    let readyAt: string | undefined;
     createInterface({ input: child.stdout }).on('line', (line) => {
       const m = /^dsi up: ready at (\S+)/.exec(line);
       if (m) {
         natsUrl = /NATS (nats:\/\/[^\s);]+)/.exec(line)?.[1] ?? '';
+        readyAt = m[1]!;
+      }
+      // After the ready line: how to reach the bus (when dsi up made its token), then the status page.
+      natsTokenFile ??= /DSI_NATS_TOKEN=\$\(cat (\S+)\)/.exec(line)?.[1];
+      if (readyAt && /^ +status page:/.test(line)) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(readyAt);
       }
     });
     void exited.then((code) => {
@@ -51,6 +62,8 @@ export async function startLocalUp(opts: { indexDir?: string; replicas: number; 
   return {
     url,
     natsUrl,
+    natsTokenFile,
+    natsToken: natsTokenFile ? readFileSync(natsTokenFile, 'utf8').trim() : opts.env.DSI_NATS_TOKEN,
     pid: child.pid ?? -1,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 /**
- * Resident memory of the processes of a cluster, from /proc (Linux): what the soak and
- * steady runs report at their start and end to show memory stays flat.
+ * The processes of a cluster, from /proc (Linux): their tree, and their resident memory,
+ * which the soak and steady runs report at their start and end to show it stays flat.
  */
 export interface ProcessMemory {
   readonly pid: number;
@@ -13,6 +13,15 @@ export interface ProcessMemory {
 
 /** The process and every process below it, with their RSS; [] where /proc is not there. */
 export function treeMemory(rootPid: number): ProcessMemory[] {
+  // Only the cluster's own processes: not the runtime's own processes (tsx's esbuild service).
+  return processTree(rootPid).flatMap((pid) => {
+    const m = memoryOf(pid);
+    return m && m.name !== '' ? [m] : [];
+  });
+}
+
+/** The pid and every pid below it (children, their children…), from /proc; [] where /proc is not there. */
+export function processTree(rootPid: number): number[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
@@ -31,11 +40,16 @@ export function treeMemory(rootPid: number): ProcessMemory[] {
   }
   const tree = [rootPid];
   for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of parent) if (ppid === tree[i]) tree.push(pid);
-  // Only the cluster's own processes: not the runtime's own processes (tsx's esbuild service).
-  return tree.flatMap((pid) => {
-    const m = memoryOf(pid);
-    return m && m.name !== '' ? [m] : [];
-  });
+  return tree;
+}
+
+/** The command line of a process, for reports; '' once it is gone. */
+export function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
 }
 
 export function memoryOf(pid: number): ProcessMemory | undefined {

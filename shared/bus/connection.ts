@@ -1,5 +1,6 @@
 import { connect, Events, type Msg, type NatsConnection, type Subscription } from 'nats';
-import { openKeyValue, openObjectStore, type KeyValueBucket, type ObjectBucket } from './stores.ts';
+import { openKeyValue, openObjectStore, type BucketOptions, type KeyValueBucket, type ObjectBucket } from './stores.ts';
+import { openWorkQueue, type DeliverySettings, type WorkQueue, type WorkQueueSpec } from './work-queue.ts';
 import { BusUnavailableError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { toBusError } from './bus-errors.ts';
@@ -56,9 +57,11 @@ export interface Bus {
   /** Resolves when the connection is closed for good: undefined when closed on purpose, else why. */
   closed(): Promise<Error | undefined>;
   /** A JetStream key-value bucket, created when missing. */
-  keyValue(bucket: string): Promise<KeyValueBucket>;
+  keyValue(bucket: string, options?: BucketOptions): Promise<KeyValueBucket>;
   /** A JetStream object store, created when missing. */
-  objectStore(bucket: string): Promise<ObjectBucket>;
+  objectStore(bucket: string, options?: BucketOptions): Promise<ObjectBucket>;
+  /** A JetStream work queue, created when missing; with delivery settings, for taking messages as one of its workers. */
+  workQueue(spec: WorkQueueSpec, delivery?: DeliverySettings): Promise<WorkQueue>;
 }
 
 /** Connection tuning: a lost server is retried forever, quickly, since experts and routers must outlive NATS restarts. */
@@ -198,12 +201,16 @@ class NatsBus implements Bus {
     return (await this.#nc.closed()) ?? undefined;
   }
 
-  keyValue(bucket: string): Promise<KeyValueBucket> {
-    return openKeyValue(this.#nc, bucket, this.#log);
+  keyValue(bucket: string, options?: BucketOptions): Promise<KeyValueBucket> {
+    return openKeyValue(this.#nc, bucket, this.#log, options);
   }
 
-  objectStore(bucket: string): Promise<ObjectBucket> {
-    return openObjectStore(this.#nc, bucket);
+  objectStore(bucket: string, options?: BucketOptions): Promise<ObjectBucket> {
+    return openObjectStore(this.#nc, bucket, options);
+  }
+
+  workQueue(spec: WorkQueueSpec, delivery?: DeliverySettings): Promise<WorkQueue> {
+    return openWorkQueue(this.#nc, spec, delivery);
   }
 
   /** Connection state changes are logged and tracked for isConnected(); the loop ends when the connection closes. */

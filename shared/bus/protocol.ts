@@ -74,7 +74,12 @@ export type ShardQuery = Omit<SearchRequest, 'v'>;
  * how results are merged). A shard may title its hits; where it does not, the title comes
  * from the document records of whoever shows the results.
  */
-export const ShardHitSchema = z.object({ id: z.string(), docid: z.string(), score: z.number(), title: z.string().optional() });
+export const ShardHitSchema = z.object({
+  id: z.string().describe("The document's id in the collection."),
+  docid: z.string().describe('Its semantic DocID (topic-cluster-item).'),
+  score: z.number().describe('The fused score of the lexical and semantic evidence, calibrated across shards (results merge by it); higher is better.'),
+  title: z.string().optional(),
+});
 export type ShardHit = z.infer<typeof ShardHitSchema>;
 
 export const SearchReplySchema = z.discriminatedUnion('ok', [
@@ -114,3 +119,105 @@ export const HeartbeatSchema = z.object({
   draining: z.boolean(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+
+/**
+ * Distributed training: a build enqueues its training jobs on a JetStream work-queue
+ * stream, `dsi worker` processes on any machine pull them (one durable pull consumer
+ * shared by every worker), train, and store the outcome under the job's key. The job
+ * itself (any fields, typed arrays included) travels as an object in the jobs' object
+ * store; the queue message is only its ticket. Subjects and buckets are named here so a
+ * NATS CLI user finds them: `nats stream info DSI_JOBS`, `nats kv ls dsi_jobs`.
+ */
+export const JobQueue = {
+  stream: 'DSI_JOBS',
+  /** Every ticket of every build; a build's own are under its id (purged when it ends). */
+  streamSubjects: 'dsi.jobs.>',
+  ticket: (build: string, job: string) => `dsi.jobs.${build}.${job}`,
+  buildTickets: (build: string) => `dsi.jobs.${build}.>`,
+  /** The durable pull consumer all workers share: each ticket goes to one of them at a time. */
+  consumer: 'dsi-workers',
+  /** Job records and outcomes (JSON, readable with `nats kv get`). */
+  bucket: 'dsi_jobs',
+  /** Job payloads, their input folders and their output folders; every object name starts with its build's id. */
+  objects: 'dsi_jobs',
+  /** JetStream's notice that a ticket reached its consumer's max deliveries without an ack (its last worker died or hung). */
+  maxDeliveriesAdvisory: '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.DSI_JOBS.dsi-workers',
+  /** Heartbeats of every worker. */
+  workerHeartbeat: (worker: string) => `dsi.worker.heartbeat.${worker}`,
+  workerHeartbeatWildcard: 'dsi.worker.heartbeat.*',
+} as const;
+
+/** Keys of the jobs bucket. Build and job ids are single subject tokens ([A-Za-z0-9_-]). */
+export const JobKeys = {
+  record: (build: string, job: string) => `job.${build}.${job}`,
+  records: 'job.>',
+  buildRecords: (build: string) => `job.${build}.*`,
+  outcome: (build: string, job: string) => `outcome.${build}.${job}`,
+  buildOutcomes: (build: string) => `outcome.${build}.*`,
+  /** The job id of a record or outcome key. */
+  jobOf: (key: string): string => key.slice(key.lastIndexOf('.') + 1),
+} as const;
+
+const TokenSchema = z.string().regex(/^[A-Za-z0-9_-]+$/);
+
+/** An object in a JetStream object store, checked against its sha256 when fetched. */
+export const StoredObjectSchema = z.object({ object: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().min(0) });
+export type StoredObject = z.infer<typeof StoredObjectSchema>;
+
+/** The queue message of one job: where its payload and input folders are, nothing of the job itself. */
+export const JobTicketSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  build: TokenSchema,
+  job: TokenSchema,
+  /** For logs and status: "gating", "shard s1". */
+  label: z.string(),
+  /** The whole job object (jobs.ts's BuildJob, encoded by job-payload.ts). */
+  payload: StoredObjectSchema,
+  /** Folder-valued fields of the job (a start tower, an expert to continue) as bundles: the worker unpacks each and points the field at its copy. */
+  inputs: z.record(z.string(), StoredObjectSchema),
+});
+export type JobTicket = z.infer<typeof JobTicketSchema>;
+
+export const JobStateSchema = z.enum(['queued', 'running']);
+
+/** What `dsi status` shows of a job in flight: written queued by the build, running by the worker that took it. */
+export const JobRecordSchema = z.object({
+  build: TokenSchema,
+  job: TokenSchema,
+  label: z.string(),
+  state: JobStateSchema,
+  /** Deliveries so far (the one running included). */
+  attempts: z.number().int().min(0),
+  worker: z.string().nullable(),
+  enqueued_at: z.string(),
+  updated_at: z.string(),
+  /** Why the last attempt failed, if one did. */
+  last_error: z.string().nullable(),
+});
+export type JobRecord = z.infer<typeof JobRecordSchema>;
+
+/**
+ * How a job ended, stored once per job (the first completion wins; a later one, of a
+ * redelivered job whose first worker came back, is dropped). `result` is the job's
+ * JobResult (jobs.ts), passed through as the training code made it.
+ */
+export const JobOutcomeSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), worker: z.string(), attempts: z.number().int(), output: StoredObjectSchema, result: z.unknown(), finished_at: z.string() }),
+  z.object({ ok: z.literal(false), worker: z.string(), attempts: z.number().int(), error: z.string(), finished_at: z.string() }),
+]);
+export type JobOutcome = z.infer<typeof JobOutcomeSchema>;
+
+export const MaxDeliveriesAdvisorySchema = z.object({ stream_seq: z.number().int(), deliveries: z.number().int() }).passthrough();
+
+export const WorkerHeartbeatSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  worker: z.string(),
+  host: z.string(),
+  pid: z.number().int(),
+  slots: z.number().int().min(1),
+  running: z.array(z.object({ build: z.string(), job: z.string(), label: z.string(), attempt: z.number().int(), started_at: z.string() })),
+  started_at: z.string(),
+  /** A stopping worker takes no new job. */
+  draining: z.boolean(),
+});
+export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeatSchema>;

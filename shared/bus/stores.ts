@@ -1,4 +1,4 @@
-import type { KV, KvEntry, NatsConnection, ObjectStore } from 'nats';
+import { nanos, type KV, type KvEntry, type NatsConnection, type ObjectStore } from 'nats';
 import type { Logger } from '../log.ts';
 import { BusUnavailableError } from '../errors.ts';
 import { NoRespondersError, toBusError } from './bus-errors.ts';
@@ -26,6 +26,8 @@ export interface KeyValueBucket {
   /** Writes only if the key is still at `revision` (0: only if it does not exist); rejects with a RevisionConflictError otherwise. */
   update(key: string, value: Uint8Array, revision: number): Promise<number>;
   delete(key: string): Promise<void>;
+  /** Removes the key and its history (delete keeps the history and leaves a marker). */
+  purge(key: string): Promise<void>;
   keys(filter?: string): Promise<string[]>;
   /** Calls `onEntry` with the latest value of every key matching `key` (a subject-like filter), then with each change; errors inside `onEntry` are logged, never thrown. */
   watch(key: string, onEntry: (entry: KeyValueEntry) => void): Promise<KeyValueWatch>;
@@ -46,17 +48,25 @@ export class RevisionConflictError extends Error {
   }
 }
 
-/** How many past values a key keeps (history shows what was published and rolled back). */
+/** How many past values a key keeps (history shows what was published and rolled back), unless a bucket asks otherwise. */
 const KV_HISTORY = 10;
+
+/** How a bucket is created when it does not exist yet (an existing bucket keeps its settings). */
+export interface BucketOptions {
+  /** Past values kept per key (key-value buckets). */
+  history?: number;
+  /** Entries older than this are removed by the server: for scratch data that a crashed writer could leave behind. */
+  ttlMs?: number;
+}
 /** A model of hundreds of MB is put and fetched in 128 KiB chunks; the default 5 s JetStream timeout is too short for that on a busy machine. */
 const OBJECT_TIMEOUT_MS = 120_000;
 /** nats.js marks a failed compare-and-set with this JetStream API error code. */
 const WRONG_LAST_SEQUENCE = 10071;
 
-export async function openKeyValue(nc: NatsConnection, bucket: string, log: Logger): Promise<KeyValueBucket> {
+export async function openKeyValue(nc: NatsConnection, bucket: string, log: Logger, options: BucketOptions = {}): Promise<KeyValueBucket> {
   let kv: KV;
   try {
-    kv = await nc.jetstream().views.kv(bucket, { history: KV_HISTORY });
+    kv = await nc.jetstream().views.kv(bucket, { history: options.history ?? KV_HISTORY, ...(options.ttlMs ? { ttl: options.ttlMs } : {}) });
   } catch (error) {
     throw jetStreamError(error, nc, `(kv ${bucket})`);
   }
@@ -77,6 +87,7 @@ export async function openKeyValue(nc: NatsConnection, bucket: string, log: Logg
       }
     },
     delete: (key) => wrap(key, () => kv.delete(key)),
+    purge: (key) => wrap(key, () => kv.purge(key)),
     keys: (filter) => wrap('keys', async () => {
       const out: string[] = [];
       for await (const k of await kv.keys(filter)) out.push(k);
@@ -98,10 +109,10 @@ export async function openKeyValue(nc: NatsConnection, bucket: string, log: Logg
   };
 }
 
-export async function openObjectStore(nc: NatsConnection, bucket: string): Promise<ObjectBucket> {
+export async function openObjectStore(nc: NatsConnection, bucket: string, options: BucketOptions = {}): Promise<ObjectBucket> {
   let os: ObjectStore;
   try {
-    os = await nc.jetstream({ timeout: OBJECT_TIMEOUT_MS }).views.os(bucket);
+    os = await nc.jetstream({ timeout: OBJECT_TIMEOUT_MS }).views.os(bucket, options.ttlMs ? { ttl: nanos(options.ttlMs) } : undefined);
   } catch (error) {
     throw jetStreamError(error, nc, `(objects ${bucket})`);
   }
@@ -115,7 +126,7 @@ export async function openObjectStore(nc: NatsConnection, bucket: string): Promi
 }
 
 /** Runs one store operation, its nats.js failure turned into our typed bus error naming `label`. */
-async function asBusCall<T>(label: string, op: () => Promise<T>): Promise<T> {
+export async function asBusCall<T>(label: string, op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (error) {
@@ -124,7 +135,7 @@ async function asBusCall<T>(label: string, op: () => Promise<T>): Promise<T> {
 }
 
 /** Nobody answers JetStream's API when the server runs without it: say so instead of "no responders". */
-function jetStreamError(error: unknown, nc: NatsConnection, what: string): Error {
+export function jetStreamError(error: unknown, nc: NatsConnection, what: string): Error {
   const mapped = toBusError(error, what);
   if (mapped instanceof NoRespondersError) return new BusUnavailableError(`JetStream is not enabled on the NATS server at ${nc.getServer()}: start nats-server with -js (dsi up does)`, { cause: error });
   return mapped;

@@ -35,7 +35,7 @@ export async function trainEpochs<E>(
     const examples = epochExamples(epoch, rand);
     const order = Int32Array.from(examples.keys());
     shuffleInPlace(order, rand);
-    progress.start(`${label} ${epoch + 1}/${schedule.epochs}`, examples.length);
+    progress.start(label, examples.length, { step: { name: 'epoch', index: epoch, count: schedule.epochs }, unit: 'examples' });
     let lossSum = 0;
     let batches = 0;
     for (let start = 0; start < order.length; start += schedule.batchSize) {

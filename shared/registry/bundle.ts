@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { decode, encode } from '../bus/codec.ts';
 import { ArtifactError } from '../errors.ts';
@@ -21,12 +21,7 @@ export async function packFolder(dir: string, only?: readonly string[]): Promise
 
 /** Writes a bundle's files into `dir`; anything that is not a bundle, or names a path outside the folder, is an ArtifactError. */
 export async function unpackFolder(bytes: Uint8Array, dir: string, what: string): Promise<string[]> {
-  let parsed: z.infer<typeof BundleSchema>;
-  try {
-    parsed = BundleSchema.parse(decode(bytes));
-  } catch (cause) {
-    throw new ArtifactError(what, 'not a model bundle', { cause });
-  }
+  const parsed = parseBundle(bytes, what, 'not a model bundle');
   await mkdir(dir, { recursive: true });
   const names = Object.keys(parsed.files);
   for (const name of names) {
@@ -34,6 +29,47 @@ export async function unpackFolder(bytes: Uint8Array, dir: string, what: string)
     await writeFile(join(dir, name), parsed.files[name]!);
   }
   return names;
+}
+
+/**
+ * A folder with its subfolders as one bundle (names are paths relative to it, '/'-separated):
+ * for folders whose layout the packer does not know, such as a training job's input or output.
+ */
+export async function packTree(dir: string): Promise<Uint8Array> {
+  const files: Record<string, Uint8Array> = {};
+  const walk = async (sub: string) => {
+    const entries = (await readdir(join(dir, sub), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      const rel = sub ? `${sub}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(rel);
+      else if (e.isFile()) files[rel] = await readFile(join(dir, rel));
+    }
+  };
+  await walk('');
+  return encode({ format: BUNDLE_FORMAT, files });
+}
+
+/** Writes a packTree bundle into `dir`; a path that leaves the folder is an ArtifactError. */
+export async function unpackTree(bytes: Uint8Array, dir: string, what: string): Promise<string[]> {
+  const parsed = parseBundle(bytes, what, 'not a folder bundle');
+  const names = Object.keys(parsed.files);
+  for (const name of names) {
+    if (name.split('/').some((part) => part === '' || part === '.' || part === '..' || part.includes('\\'))) throw new ArtifactError(what, `bundle names a path outside its folder: ${name}`);
+  }
+  for (const name of names) {
+    await mkdir(dirname(join(dir, name)), { recursive: true });
+    await writeFile(join(dir, name), parsed.files[name]!);
+  }
+  await mkdir(dir, { recursive: true });
+  return names;
+}
+
+function parseBundle(bytes: Uint8Array, what: string, notOne: string): z.infer<typeof BundleSchema> {
+  try {
+    return BundleSchema.parse(decode(bytes));
+  } catch (cause) {
+    throw new ArtifactError(what, notOne, { cause });
+  }
 }
 
 export function sha256Hex(bytes: Uint8Array): string {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IndexConfigSchema } from '../config.ts';
 import { FEATURIZER_VERSION } from '../text/featurizer.ts';
+import { StoredObjectSchema } from '../bus/protocol.ts';
 
 /**
  * The cluster's source of truth, kept in a JetStream key-value bucket:
@@ -23,7 +24,8 @@ export const RegistryKeys = {
   shardOf: (key: string): string | undefined => (key.startsWith('shard.') ? key.slice('shard.'.length) : undefined),
 } as const;
 
-export const ObjectRefSchema = z.object({ object: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().min(0) });
+/** A model object, named by the records and checked against its sha256. */
+export const ObjectRefSchema = StoredObjectSchema;
 export type ObjectRef = z.infer<typeof ObjectRefSchema>;
 
 export const IndexRecordSchema = z.object({

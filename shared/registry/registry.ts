@@ -4,7 +4,7 @@ import { decode } from '../bus/codec.ts';
 import type { Bus } from '../bus/connection.ts';
 import { RevisionConflictError, type KeyValueBucket, type KeyValueWatch, type ObjectBucket } from '../bus/stores.ts';
 import { ArtifactError, BadInputError, NotFoundError } from '../errors.ts';
-import { sha256Hex, sha256HexYielding } from './bundle.ts';
+import { CheckedObjects } from './checked-objects.ts';
 import {
   GatingRecordSchema,
   IndexRecordSchema,
@@ -38,11 +38,11 @@ const CAS_ATTEMPTS = 5;
  */
 export class Registry {
   readonly #kv: KeyValueBucket;
-  readonly #objects: ObjectBucket;
+  readonly #objects: CheckedObjects;
 
   private constructor(kv: KeyValueBucket, objects: ObjectBucket) {
     this.#kv = kv;
-    this.#objects = objects;
+    this.#objects = new CheckedObjects(objects, 'the model store');
   }
 
   static async open(bus: Pick<Bus, 'keyValue' | 'objectStore'>): Promise<Registry> {
@@ -81,21 +81,13 @@ export class Registry {
   }
 
   /** Stores bytes under a name derived from their sha256 (storing the same bytes twice is a no-op). */
-  async upload(kind: string, bytes: Uint8Array): Promise<ObjectRef> {
-    const sha256 = sha256Hex(bytes);
-    const object = `${kind}-${sha256.slice(0, 24)}`;
-    await this.#objects.put(object, bytes);
-    return { object, sha256, bytes: bytes.length };
+  upload(kind: string, bytes: Uint8Array): Promise<ObjectRef> {
+    return this.#objects.upload(kind, bytes);
   }
 
   /** An object's bytes, refused unless they are exactly what the record says (missing, damaged or replaced objects are ArtifactErrors). */
-  async download(ref: ObjectRef): Promise<Uint8Array> {
-    const bytes = await this.#objects.get(ref.object);
-    if (!bytes) throw new ArtifactError(`object ${ref.object}`, 'missing from the model store');
-    if (bytes.length !== ref.bytes) throw new ArtifactError(`object ${ref.object}`, `${bytes.length} bytes, the registry says ${ref.bytes}`);
-    const actual = await sha256HexYielding(bytes);
-    if (actual !== ref.sha256) throw new ArtifactError(`object ${ref.object}`, `sha256 ${actual.slice(0, 12)}… does not match the registry's ${ref.sha256.slice(0, 12)}…`);
-    return bytes;
+  download(ref: ObjectRef): Promise<Uint8Array> {
+    return this.#objects.download(ref);
   }
 
   /** A shard version's documents and queries (checked like every object). */

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { processExists } from '../../cluster/up/process-exists.ts';
 import { REPO_ROOT } from './cli.ts';
 
 /**
@@ -162,12 +163,5 @@ function tail(lines: readonly string[]): string {
   return lines.slice(-20).join('\n');
 }
 
-/** Whether a process with this pid exists (signal 0 checks without signalling). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Whether a process with this pid is running (a zombie, exited but not yet reaped, is not). */
+export const isAlive = processExists;
