@@ -15,7 +15,7 @@ const DEFAULT_ENCODER = Object.freeze({ epochs: 1, batchSize: 256, learningRate:
 const ENCODER_OF_OLDER_INDEXES = Object.freeze({ ...DEFAULT_ENCODER, epochs: 0 });
 
 /** Semantic candidates a shard ranks per query (on Debian dev, 1 to every leaf of the clusters gave the same Hits@1 within 0.001: the semantic half mostly re-ranks; see cluster/bench/experiments.md). */
-const SEMANTIC_CANDIDATES = 32;
+const SEMANTIC_CANDIDATES = 16;
 
 /**
  * Everything that shapes an index, validated once and stored in its manifest so that an
@@ -99,7 +99,7 @@ export function defaultIndexConfig(documents: number, shards = 4, seed = 1): Ind
     gating: { epochs: 4, batchSize: 512, learningRate: 0.01, encoderLearningRate: 0.05, denseLearningRate: 0.001, reanchor: true, topicPower: 0.5, topicWeight: 0.5 },
     routing: { threshold: 0.99, maxFanout: 6, lexicalTopics: 2 },
     decode: { beamWidth: 16 },
-    ranking: { lexicalCandidates: 100, clusters: 8, semanticCandidates: SEMANTIC_CANDIDATES },
+    ranking: { lexicalCandidates: 50, clusters: 4, semanticCandidates: SEMANTIC_CANDIDATES },
     lexical: { epochs: 2, learningRate: 0.05, candidates: 32, minPairCount: 3, maxTranslations: 8, decay: 0.001 },
     synthetic: { perDocument: 0, maxRank: 10 },
     calibration: { queries: 2000, fraction: 0.1 },

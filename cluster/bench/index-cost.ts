@@ -39,7 +39,11 @@ const result = await buildIndex({
 });
 
 const size = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? size(join(dir, e.name)) : statSync(join(dir, e.name)).size), 0);
-const weightBytes = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? weightBytes(join(dir, e.name)) : e.name === 'weights.bin' ? statSync(join(dir, e.name)).size : 0), 0);
+/** Bytes of the files named `names` under dir: the semantic half's weights, or the lexical half's term sets and query head. */
+const bytesOf = (dir: string, names: readonly string[]): number =>
+  readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? bytesOf(join(dir, e.name), names) : names.includes(e.name) ? statSync(join(dir, e.name)).size : 0), 0);
+const weightBytes = (dir: string) => bytesOf(dir, ['weights.bin']);
+const lexicalBytes = (dir: string) => bytesOf(dir, ['lexicon.bin', 'head.bin']);
 const docs = result.manifest.corpus.documents;
 const examples = result.reports.reduce((n, r) => n + r.training.examples, 0);
 const trainSeconds = result.reports.reduce((n, r) => n + r.training.seconds, 0);
@@ -54,6 +58,7 @@ const figures = {
   index_bytes: size(out),
   parameter_bytes: weightBytes(out),
   parameter_bytes_per_doc: Math.round(weightBytes(out) / docs),
+  lexical_bytes_per_doc: Math.round(lexicalBytes(out) / docs),
   peak_rss_mb: Math.round(result.peakRssBytes / 2 ** 20),
   shards_detail: result.reports.map((r) => ({ id: r.id, docs: r.docs, examples_per_s: r.training.examples_per_s, 'index_recall@1': r['index_recall@1'], collision_rate: r.collision_rate })),
 };
