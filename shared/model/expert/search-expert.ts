@@ -160,16 +160,15 @@ function likelyClusters(expert: LoadedExpert, vector: Float32Array, starts: read
       const first = trie.firstChild[node]!;
       const count = trie.childCount[node]!;
       if (count === 0) continue;
-      const scores = new Float32Array(count);
+      // A node with leaves below it is a cluster: its leaves are scored by the caller, not here.
       let hasLeaf = false;
-      for (let c = 0; c < count; c++) {
-        scores[c] = rows.scale * dot(vector, 0, rows.nodes, (first + c) * dim, dim);
-        if (trie.doc[first + c]! >= 0) hasLeaf = true;
-      }
+      for (let c = 0; c < count && !hasLeaf; c++) hasLeaf = trie.doc[first + c]! >= 0;
       if (hasLeaf) {
         clusters.push(node, logp);
         continue;
       }
+      const scores = new Float32Array(count);
+      for (let c = 0; c < count; c++) scores[c] = rows.scale * dot(vector, 0, rows.nodes, (first + c) * dim, dim);
       logSoftmaxInPlace(scores);
       for (let c = 0; c < count; c++) next.push(first + c, logp + scores[c]!);
     }
