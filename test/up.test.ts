@@ -115,13 +115,14 @@ describe('dsi up --demo', () => {
 });
 
 describe('dsi up', () => {
-  it('serves an existing index with two replicas per shard, ready in under 15 s beside the rest of the suite, and stops every process it started', async () => {
+  it('serves an existing index with two replicas per shard, ready in under 20 s beside the rest of the suite, and stops every process it started', async () => {
     const started = performance.now();
     const up = processes.spawnDsi(['up', '--index', indexDir, '--port', '0', '--replicas', '2']);
     const url = readyUrl(await up.waitForLine(/^dsi up: ready at /, 30_000));
-    // About 9 s on a quiet 2-core machine (five processes start, each loading TensorFlow.js);
-    // the suite trains models in other files beside this one, so the bound leaves room for that.
-    expect(performance.now() - started).toBeLessThan(15_000);
+    // About 9 s on a quiet 2-core machine, where five processes start at once, each loading
+    // TensorFlow.js; 16 s with one core taken. The suite trains models in other files beside
+    // this one, so the bound leaves room for that.
+    expect(performance.now() - started).toBeLessThan(20_000);
 
     const response = await fetch(`${url}/v1/search`, { method: 'POST', body: JSON.stringify({ query: 'image viewer', k: 3 }) });
     expect(response.status).toBe(200);

@@ -66,7 +66,7 @@ export function findCandidates(expert: LoadedExpert, query: ShardQuery, config: 
 
   const terms = query.lexical ?? { terms: [], weights: [], bound: 0 };
   const pass = lexicon.pass;
-  const lexicalTop = pass.run({ ids: Uint32Array.from(terms.terms), weights: Float32Array.from(terms.weights) }, config.ranking.lexicalCandidates);
+  const lexicalTop = pass.run({ ids: Uint32Array.from(terms.terms), weights: Float32Array.from(terms.weights) }, Math.max(config.ranking.lexicalCandidates, query.k));
 
   const topicLogp = new Map<number, number>();
   for (const t of query.otherTopics ?? []) topicLogp.set(t.topic, t.logp);
@@ -80,7 +80,8 @@ export function findCandidates(expert: LoadedExpert, query: ShardQuery, config: 
   }
   const lexicalCount = docs.length;
   if (query.scoring !== Scoring.lexical) {
-    for (const doc of likelyLeaves(expert, vector, starts, config.ranking)) {
+    // Never fewer than the k asked for: a shard holding k documents in its likely clusters answers k.
+    for (const doc of likelyLeaves(expert, vector, starts, config.ranking.clusters, Math.max(config.ranking.semanticCandidates, query.k))) {
       if (mark.seen[doc] === mark.current) continue;
       mark.seen[doc] = mark.current;
       docs.push(doc);
@@ -121,17 +122,17 @@ function candidateMarks(expert: LoadedExpert): { seen: Uint32Array; current: num
 }
 
 /**
- * The semantic half's candidates: the leaves of the `clusters` most likely clusters, of
- * which the `semanticCandidates` most likely (log P(cluster) + the log-softmax of the
+ * The semantic half's candidates: the leaves of the `clusterCount` most likely clusters, of
+ * which the `leafCount` most likely (log P(cluster) + the log-softmax of the
  * leaf among its siblings, as the DocID decodes) are ranked jointly with the lexical ones.
  */
-function likelyLeaves(expert: LoadedExpert, vector: Float32Array, starts: readonly BeamStart[], ranking: ExpertSearchConfig['ranking']): number[] {
+function likelyLeaves(expert: LoadedExpert, vector: Float32Array, starts: readonly BeamStart[], clusterCount: number, leafCount: number): number[] {
   const { model } = expert;
   const { trie } = model;
   const rows = model.servingRows();
   const dim = model.dim;
-  const best = new TopK(ranking.semanticCandidates);
-  for (const cluster of likelyClusters(expert, vector, starts, ranking.clusters)) {
+  const best = new TopK(leafCount);
+  for (const cluster of likelyClusters(expert, vector, starts, clusterCount)) {
     const first = trie.firstChild[cluster.node]!;
     const count = trie.childCount[cluster.node]!;
     const logits = new Float32Array(count);
