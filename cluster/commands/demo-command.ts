@@ -33,7 +33,7 @@ export const demoCommand: Command = {
         const t = performance.now();
         const result = await index.search(q, 3);
         ctx.stdout.write(`\n"${q}"  (${(performance.now() - t).toFixed(2)} ms, topics ${result.routed.map((r) => r.topic).join(',')})\n`);
-        for (const h of result.hits) ctx.stdout.write(`   ${h.docid.padEnd(10)} ${(h.title ?? titles.get(h.id) ?? '').padEnd(30)} p=${Math.exp(h.score).toFixed(3)}\n`);
+        for (const h of result.hits) ctx.stdout.write(`   ${h.docid.padEnd(10)} ${(h.title ?? titles.get(h.id) ?? '').padEnd(30)} score ${h.score.toFixed(2)}\n`);
       }
       ctx.stdout.write(`\nindex: ${DEMO_INDEX}\ntry:   node bin/dsi.js query --index ${DEMO_INDEX} "your words"\n`);
       return 0;

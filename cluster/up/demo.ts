@@ -53,7 +53,7 @@ export async function showSampleQueries(url: string, out: NodeJS.WritableStream,
     }
     const answer = (await response.json()) as SearchAnswer;
     out.write(`\n"${query}"  (${answer.took_ms.toFixed(1)} ms, topics ${answer.routed.map((r) => r.topic).join(',')}${answer.degraded ? ', degraded' : ''})\n`);
-    for (const h of answer.results) out.write(`   ${h.docid.padEnd(10)} ${h.title.padEnd(30)} p=${Math.exp(h.score).toFixed(3)}  [${h.shard}]\n`);
+    for (const h of answer.results) out.write(`   ${h.docid.padEnd(10)} ${h.title.padEnd(30)} score ${h.score.toFixed(2)}  [${h.shard}]\n`);
   }
   out.write(`\ntry:  curl -s -X POST ${url}/v1/search -H 'content-type: application/json' -d '{"query":"image viewer","k":5}'\n`);
   out.write(`      curl -s ${url}/v1/shards\n`);
