@@ -30,7 +30,7 @@ export function searchBodySchema(limits: RequestLimits) {
           .refine((q) => q.trim().length > 0, 'query is empty')
           .describe('The search text; not empty or only white space.'),
         k: integer('k', limits.maxK).optional().describe(`How many results to return (default ${limits.defaultK}).`),
-        fanout: integer('fanout', limits.maxFanout).optional().describe("Most topics to ask; the index's own routing setting when absent."),
+        fanout: integer('fanout', limits.maxFanout).optional().describe("Most topics to ask, those the lexical half adds included; when absent, the index's own routing setting, plus up to routing.lexicalTopics where the lexical half expects candidates the gating model did not."),
       },
       { invalid_type_error: 'the body must be a JSON object' },
     )
