@@ -121,7 +121,9 @@ export class SparsePass {
 
   /**
    * The last query's exact score of a document, as scoreOf, and in `names` how many of its
-   * name terms the query has, of how many (as nameMatches): one walk of its term list.
+   * name terms the query has (directly or by a translation), of how many: a name with parts
+   * the query never mentions ("foo-dbg" for "foo library") is a near-duplicate it did not
+   * ask for. One walk of the document's term list.
    */
   evidenceOf(doc: number, names: { matched: number; total: number }): number {
     const { docOffsets, docTerms, docFields, docImpacts } = this.index;
@@ -141,23 +143,6 @@ export class SparsePass {
     names.matched = matched;
     names.total = total;
     return score;
-  }
-
-  /**
-   * How many of a document's name terms the last query has (directly or by a
-   * translation), of how many: a name with parts the query never mentions ("foo-dbg" for
-   * "foo library") is a near-duplicate the query did not ask for.
-   */
-  nameMatches(doc: number): { matched: number; total: number } {
-    const { docOffsets, docTerms, docFields } = this.index;
-    let matched = 0;
-    let total = 0;
-    for (let p = docOffsets[doc]!; p < docOffsets[doc + 1]!; p++) {
-      if (docFields[p] !== Field.name) continue;
-      total++;
-      if (this.#queryStamp[docTerms[p]!] === this.#current && this.#queryWeight[docTerms[p]!]! > 0) matched++;
-    }
-    return { matched, total };
   }
 
   /** Resolves the query's terms here, strongest first; returns the pass number. */
