@@ -26,6 +26,12 @@ const ARRAY_OF: Record<Dtype, { new (buffer: ArrayBuffer, offset: number, length
   uint32: Uint32Array,
 };
 
+/** A one-dimensional array to save, its dtype read from its type. */
+export function vector(name: string, data: TypedArray): NamedArray {
+  const dtype: Dtype = data instanceof Float32Array ? 'float32' : data instanceof Int32Array ? 'int32' : 'uint32';
+  return { name, dtype, shape: [data.length], data };
+}
+
 function elements(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }

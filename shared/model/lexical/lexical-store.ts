@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ArtifactError } from '../../errors.ts';
 import { readJsonFile } from '../../artifact/json-file.ts';
 import { SHARD_FILES } from '../../artifact/index-artifact.ts';
-import { readTensorFile, requireArray, writeTensorFile, type NamedArray, type TensorSpec } from '../../artifact/tensor-file.ts';
+import { readTensorFile, requireArray, vector, writeTensorFile, type NamedArray, type TensorSpec } from '../../artifact/tensor-file.ts';
 import { FUSION_FEATURES, type FusionWeights } from '../fusion/fusion.ts';
 import { QueryHead } from './query-head.ts';
 import { ShardLexicon } from './shard-lexicon.ts';
@@ -38,20 +38,20 @@ export async function saveHead(dir: string, head: QueryHead): Promise<void> {
   await mkdir(dir, { recursive: true });
   const { stats, learnt } = head;
   const arrays: NamedArray[] = [
-    { name: 'stats/terms', dtype: 'uint32', shape: [stats.terms.length], data: stats.terms },
-    { name: 'stats/df', dtype: 'uint32', shape: [stats.df.length], data: stats.df },
-    { name: 'weights/ids', dtype: 'uint32', shape: [learnt.weights.ids.length], data: learnt.weights.ids },
-    { name: 'weights/values', dtype: 'float32', shape: [learnt.weights.values.length], data: learnt.weights.values },
-    { name: 'translations/words', dtype: 'uint32', shape: [learnt.translations.words.length], data: learnt.translations.words },
-    { name: 'translations/offsets', dtype: 'int32', shape: [learnt.translations.offsets.length], data: learnt.translations.offsets },
-    { name: 'translations/terms', dtype: 'uint32', shape: [learnt.translations.terms.length], data: learnt.translations.terms },
-    { name: 'translations/weights', dtype: 'float32', shape: [learnt.translations.weights.length], data: learnt.translations.weights },
-    { name: 'priors/ids', dtype: 'uint32', shape: [learnt.priors.ids.length], data: learnt.priors.ids },
-    { name: 'priors/values', dtype: 'float32', shape: [learnt.priors.values.length], data: learnt.priors.values },
-    { name: 'topics/terms', dtype: 'uint32', shape: [head.topics.terms.length], data: head.topics.terms },
-    { name: 'topics/offsets', dtype: 'int32', shape: [head.topics.offsets.length], data: head.topics.offsets },
-    { name: 'topics/topics', dtype: 'int32', shape: [head.topics.topics.length], data: head.topics.topics },
-    { name: 'topics/impacts', dtype: 'float32', shape: [head.topics.impacts.length], data: head.topics.impacts },
+    vector('stats/terms', stats.terms),
+    vector('stats/df', stats.df),
+    vector('weights/ids', learnt.weights.ids),
+    vector('weights/values', learnt.weights.values),
+    vector('translations/words', learnt.translations.words),
+    vector('translations/offsets', learnt.translations.offsets),
+    vector('translations/terms', learnt.translations.terms),
+    vector('translations/weights', learnt.translations.weights),
+    vector('priors/ids', learnt.priors.ids),
+    vector('priors/values', learnt.priors.values),
+    vector('topics/terms', head.topics.terms),
+    vector('topics/offsets', head.topics.offsets),
+    vector('topics/topics', head.topics.topics),
+    vector('topics/impacts', head.topics.impacts),
   ];
   const weights = await writeTensorFile(join(dir, HEAD_FILES.weights), arrays);
   const file: z.infer<typeof HeadFileSchema> = { version: LEXICAL_VERSION, documents: stats.documents, averageTextLength: stats.averageTextLength, averageNameLength: stats.averageNameLength, weights };
@@ -79,11 +79,11 @@ export async function saveLexicon(dir: string, lexicon: ShardLexicon, fusion: Fu
   await mkdir(dir, { recursive: true });
   const lists = lexicon.index.documentLists();
   const arrays: NamedArray[] = [
-    { name: 'docs/offsets', dtype: 'int32', shape: [lists.docOffsets.length], data: lists.docOffsets },
-    { name: 'docs/terms', dtype: 'uint32', shape: [lists.termIds.length], data: lists.termIds },
-    { name: 'docs/impacts', dtype: 'float32', shape: [lists.impacts.length], data: lists.impacts },
+    vector('docs/offsets', lists.docOffsets),
+    vector('docs/terms', lists.termIds),
+    vector('docs/impacts', lists.impacts),
     { name: 'docs/names', dtype: 'uint32', shape: [Math.ceil(lists.fields.length / 32)], data: nameBits(lists.fields) },
-    { name: 'docs/priors', dtype: 'float32', shape: [lexicon.priors.length], data: lexicon.priors },
+    vector('docs/priors', lexicon.priors),
   ];
   const weights = await writeTensorFile(join(dir, LEXICON_FILES.weights), arrays);
   const file: z.infer<typeof LexiconFileSchema> = {
