@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { bagOf, encodeBatch, packFeatures, project, type EncoderWeights } from '../tower/encoder.ts';
+import { bagOf, encodeBatch, encodeOne, packFeatures, project, type EncoderWeights } from '../tower/encoder.ts';
 import { dot, groupLoss, logSoftmaxInPlace, normalizeRows, pickedLoss, sharedLogProbs } from '../heads.ts';
 import type { AdamOptions } from '../sparse-table.ts';
 import type { EncodedFeatures } from '../../text/vocabulary.ts';
@@ -41,7 +41,7 @@ export class GatingModel {
    * sure of itself than it should be next to them: set after training (IndexConfig.gating.topicPower).
    */
   topicPower: number;
-  #serving: { topics: Float32Array; scale: number } | undefined;
+  #serving: { topics: Float32Array; scale: number; mix: Float32Array } | undefined;
 
   constructor(encoder: EncoderWeights, topicLabels: Int32Array, topics: Float32Array, scale: number, topicPower = 1) {
     this.encoder = encoder;
@@ -123,7 +123,8 @@ export class GatingModel {
     const dim = this.dim;
     const rows = this.topicLabels.length;
     const topics = this.topicIds.length;
-    const queries = encodeBatch(this.encoder, items);
+    // One query (every search) is encoded in plain JavaScript: TensorFlow.js's dispatch costs more than the product.
+    const queries = items.length === 1 ? encodeOne(this.encoder, serving.mix, items[0]!) : encodeBatch(this.encoder, items);
     const scores = new Float32Array(rows);
     const out = new Float32Array(items.length * topics);
     for (let q = 0; q < items.length; q++) {
@@ -143,8 +144,8 @@ export class GatingModel {
     this.scale.dispose();
   }
 
-  #servingState(): { topics: Float32Array; scale: number } {
-    this.#serving ??= { topics: normalizeRows(this.topics.dataSync() as Float32Array, this.dim), scale: this.scale.dataSync()[0]! };
+  #servingState(): { topics: Float32Array; scale: number; mix: Float32Array } {
+    this.#serving ??= { topics: normalizeRows(this.topics.dataSync() as Float32Array, this.dim), scale: this.scale.dataSync()[0]!, mix: this.encoder.mix.dataSync() as Float32Array };
     return this.#serving;
   }
 }

@@ -58,13 +58,35 @@ describe('sparse pass', () => {
     const { stats, index } = build(docs);
     const head = new QueryHead(stats);
     const pass = SparsePass.withHead(index, head);
+    const tool = head.queryTerms(queryWords('tool'));
     for (const text of ['rare library number3', 'common tool', 'often words number7 rare']) {
-      const query = head.queryTerms(queryWords(text));
-      const top = pass.run(query, 5);
-      const all = pass.run(query, 1000);
-      expect(top.map((h) => h.score)).toEqual(all.slice(0, 5).map((h) => h.score));
-      for (const h of all) expect(pass.scoreOf(h.id)).toBeCloseTo(h.score, 5);
+      const plain = head.queryTerms(queryWords(text));
+      // The same query with a term that can only lower a score ("tool", weighed negatively), as a trained head may weigh one.
+      const lowered = { ids: Uint32Array.from([...plain.ids, ...tool.ids]), weights: Float32Array.from([...plain.weights, ...Array.from(tool.weights, (w) => -w)]) };
+      for (const query of [plain, lowered]) {
+        const all = pass.run(query, 1000);
+        const exact = new Map(all.map((h) => [h.id, h.score]));
+        const top = pass.run(query, 5);
+        expect(top.map((h) => h.id)).toEqual(all.slice(0, 5).map((h) => h.id));
+        top.forEach((h, i) => expect(h.score).toBeCloseTo(all[i]!.score, 5));
+        // After a pass that stopped early, any document's score is still exact: those it let go are computed from their terms.
+        for (let d = 0; d < docs.length; d++) expect(pass.scoreOf(d)).toBeCloseTo(exact.get(d) ?? pass.priors[d]!, 5);
+      }
     }
+  });
+
+  it('lets go of documents that cannot reach the top k once the strong term is walked, and still scores them exactly', () => {
+    // "yak" decides the top 5: in a short description it weighs more than in a long one, by more than "often" (every other document) can add.
+    const filler = Array.from({ length: 40 }, (_, i) => `filler${i}`).join(' ');
+    const docs = Array.from({ length: 200 }, (_, i) => ({ title: `pkg${i}`, text: `${i < 20 ? 'yak' : 'common'} ${i >= 5 && i < 20 ? filler : ''} ${i % 2 ? 'often' : 'seldom'}` }));
+    const { stats, index } = build(docs);
+    const head = new QueryHead(stats);
+    const pass = SparsePass.withHead(index, head);
+    const query = head.queryTerms(queryWords('yak often'));
+    const exact = new Map(pass.run(query, 1000).map((h) => [h.id, h.score]));
+    const top = pass.run(query, 5);
+    expect(top.map((h) => h.id).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
+    for (let d = 0; d < docs.length; d++) expect(pass.scoreOf(d)).toBeCloseTo(exact.get(d) ?? pass.priors[d]!, 5);
   });
 });
 

@@ -1,4 +1,4 @@
-import { TopK } from '../../util/top-k.ts';
+import { kthLargest } from '../../util/kth-largest.ts';
 import type { QueryHead, WeightedTerms } from './query-head.ts';
 import type { TermIndex } from './term-index.ts';
 import { Field } from './terms.ts';
@@ -33,6 +33,8 @@ export class SparsePass {
   /** The pass that last touched each document: stale scores read as unset without clearing the array. */
   readonly #pass: Uint32Array;
   readonly #touched: Int32Array;
+  /** Scores of the touched documents, reordered to find the k-th. */
+  readonly #scratch: Float32Array;
   #touchedCount = 0;
   #current = 0;
   #terms: ResolvedTerm[] = [];
@@ -50,6 +52,7 @@ export class SparsePass {
     this.#scores = new Float32Array(index.documents);
     this.#pass = new Uint32Array(index.documents);
     this.#touched = new Int32Array(index.documents);
+    this.#scratch = new Float32Array(index.documents);
     this.#queryWeight = new Float32Array(index.terms.length);
     this.#queryStamp = new Uint32Array(index.terms.length);
   }
@@ -78,39 +81,51 @@ export class SparsePass {
     const { offsets, docs, impacts } = this.index;
     const scores = this.#scores;
     const pass = this.#pass;
+    const priors = this.#priors;
+    const touched = this.#touched;
     // remaining[i]: the most terms i.. can add to a document's score.
     const remaining = new Float64Array(terms.length + 1);
     for (let i = terms.length - 1; i >= 0; i--) remaining[i] = remaining[i + 1]! + Math.max(0, terms[i]!.bound);
+    let count = 0;
     let i = 0;
     for (; i < terms.length; i++) {
       // Worth finding the k-th score only once the terms done could have lifted it above what the rest can add.
       const reachable = remaining[0]! - remaining[i]!;
-      if (limit > 0 && this.#touchedCount >= limit && reachable >= remaining[i]! && this.#kthScore(limit) >= this.#maxPrior + remaining[i]!) break;
+      if (limit > 0 && count >= limit && reachable >= remaining[i]! && countAtLeast(scores, touched, count, this.#maxPrior + remaining[i]!, limit)) break;
       const { number: t, weight: w } = terms[i]!;
-      for (let p = offsets[t]!; p < offsets[t + 1]!; p++) {
+      const end = offsets[t + 1]!;
+      for (let p = offsets[t]!; p < end; p++) {
         const d = docs[p]!;
         if (pass[d] !== current) {
           pass[d] = current;
-          scores[d] = this.#priors[d]!;
-          this.#touched[this.#touchedCount++] = d;
+          scores[d] = priors[d]!;
+          touched[count++] = d;
         }
         scores[d]! += w * impacts[p]!;
       }
     }
-    // The rest only update what was touched: from each document's term list, or from the
-    // term's postings when those are shorter.
-    if (i < terms.length) this.#finishTouched(terms.slice(i), current);
-    const top = new TopK(limit);
-    for (let k = 0; k < this.#touchedCount; k++) {
-      const d = this.#touched[k]!;
-      if (scores[d]! > top.threshold) top.push(d, scores[d]!);
-    }
-    return top.sorted();
+    this.#touchedCount = count;
+    // The rest only complete the documents that can still reach the top `limit`.
+    if (i < terms.length) this.#finishTouched(terms.slice(i), current, limit, remaining[i]!);
+    return this.#best(limit);
   }
 
-  /** Documents the last pass touched (a view, valid until the next pass). */
-  touched(): Int32Array {
-    return this.#touched.subarray(0, this.#touchedCount);
+  /** The `limit` best touched documents, best first (ties: the smaller number first). */
+  #best(limit: number): { id: number; score: number }[] {
+    const scores = this.#scores;
+    const touched = this.#touched;
+    const count = this.#touchedCount;
+    const scratch = this.#scratch;
+    for (let k = 0; k < count; k++) scratch[k] = scores[touched[k]!]!;
+    const kth = kthLargest(scratch, count, limit);
+    const out: { id: number; score: number }[] = [];
+    for (let k = 0; k < count; k++) {
+      const d = touched[k]!;
+      if (scores[d]! >= kth) out.push({ id: d, score: scores[d]! });
+    }
+    out.sort((a, b) => b.score - a.score || a.id - b.id);
+    if (out.length > limit) out.length = Math.max(0, limit);
+    return out;
   }
 
   /** The last query's exact score of a document (its prior alone when it shares no term with the query). */
@@ -165,41 +180,74 @@ export class SparsePass {
     return current;
   }
 
-  #kthScore(k: number): number {
-    const top = new TopK(k);
+  /**
+   * Adds the terms left after the pass stopped walking postings to the touched documents
+   * that can still be among the top `limit`. Terms that can only lower a score go first, to
+   * every touched document: the k-th score after them is a floor under the final k-th. The
+   * rest raise a score by `rest` at most, so a document below the floor by more than that
+   * is let go, marked untouched (its exact score, if asked for, is computed from its term
+   * list by scoreOf and evidenceOf); the others take the rest.
+   */
+  #finishTouched(terms: readonly ResolvedTerm[], current: number, limit: number, rest: number): void {
+    const { offsets, docs, impacts } = this.index;
     const scores = this.#scores;
-    for (let i = 0; i < this.#touchedCount; i++) {
-      const d = this.#touched[i]!;
-      if (scores[d]! > top.threshold) top.push(d, scores[d]!);
+    const pass = this.#pass;
+    const touched = this.#touched;
+    // Terms are sorted by bound: the ones that can only lower a score are last.
+    let split = 0;
+    while (split < terms.length && terms[split]!.bound >= 0) split++;
+    for (let i = split; i < terms.length; i++) {
+      const { number: t, weight: w } = terms[i]!;
+      const end = offsets[t + 1]!;
+      for (let p = offsets[t]!; p < end; p++) if (pass[docs[p]!] === current) scores[docs[p]!]! += w * impacts[p]!;
     }
-    return top.threshold;
+    const scratch = this.#scratch;
+    for (let k = 0; k < this.#touchedCount; k++) scratch[k] = scores[touched[k]!]!;
+    const kth = kthLargest(scratch, this.#touchedCount, limit);
+    // Float32 sums of the same terms in another order differ in their last bits: keep a margin.
+    const floor = kth - rest - 1e-4 * (Math.abs(kth) + 1);
+    let kept = 0;
+    for (let k = 0; k < this.#touchedCount; k++) {
+      const d = touched[k]!;
+      if (scores[d]! >= floor) touched[kept++] = d;
+      else pass[d] = 0;
+    }
+    this.#touchedCount = kept;
+    this.#addToTouched(terms.slice(0, split), current);
   }
 
-  #finishTouched(rest: readonly ResolvedTerm[], current: number): void {
+  /** Adds terms to every touched document: from the terms' postings, or from the documents' term lists when those are shorter. */
+  #addToTouched(terms: readonly ResolvedTerm[], current: number): void {
     const { offsets, docs, impacts, docOffsets, docTerms, docImpacts } = this.index;
     const scores = this.#scores;
+    const pass = this.#pass;
+    const touched = this.#touched;
     let postings = 0;
-    for (const term of rest) postings += offsets[term.number + 1]! - offsets[term.number]!;
+    for (const term of terms) postings += offsets[term.number + 1]! - offsets[term.number]!;
     // Both ways read memory linearly: a touched document's term list costs its length.
     if (postings < this.#touchedCount * this.#averageTerms) {
-      for (const { number: t, weight: w } of rest) {
-        for (let p = offsets[t]!; p < offsets[t + 1]!; p++) if (this.#pass[docs[p]!] === current) scores[docs[p]!]! += w * impacts[p]!;
+      for (const { number: t, weight: w } of terms) {
+        const end = offsets[t + 1]!;
+        for (let p = offsets[t]!; p < end; p++) if (pass[docs[p]!] === current) scores[docs[p]!]! += w * impacts[p]!;
       }
       return;
     }
     // Which of the query's terms are still to add: stamped with the negated pass number.
-    for (const term of rest) this.#queryStamp[term.number] = ~current >>> 0;
+    const stamp = this.#queryStamp;
+    const weight = this.#queryWeight;
+    for (const term of terms) stamp[term.number] = ~current >>> 0;
     const pending = ~current >>> 0;
     for (let k = 0; k < this.#touchedCount; k++) {
-      const d = this.#touched[k]!;
+      const d = touched[k]!;
       let add = 0;
-      for (let p = docOffsets[d]!; p < docOffsets[d + 1]!; p++) {
+      const end = docOffsets[d + 1]!;
+      for (let p = docOffsets[d]!; p < end; p++) {
         const t = docTerms[p]!;
-        if (this.#queryStamp[t] === pending) add += this.#queryWeight[t]! * docImpacts[p]!;
+        if (stamp[t] === pending) add += weight[t]! * docImpacts[p]!;
       }
       scores[d]! += add;
     }
-    for (const term of rest) this.#queryStamp[term.number] = current;
+    for (const term of terms) stamp[term.number] = current;
   }
 
   /** Σ weight · impact over the query's terms in one document's term list. */
@@ -212,6 +260,13 @@ export class SparsePass {
     }
     return s;
   }
+}
+
+/** Whether at least `k` of the first `count` touched documents score `bound` or more: the k-th score reaches it. */
+function countAtLeast(scores: Float32Array, touched: Int32Array, count: number, bound: number, k: number): boolean {
+  let n = 0;
+  for (let i = 0; i < count; i++) if (scores[touched[i]!]! >= bound && ++n >= k) return true;
+  return false;
 }
 
 /** prior(d) = Σ over d's name terms of the head's prior for that term. */
