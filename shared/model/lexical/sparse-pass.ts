@@ -42,6 +42,13 @@ export class SparsePass {
   /** Weight of each term number in the current query (0 when absent), for lookups from documents' term lists. */
   readonly #queryWeight: Float32Array;
   readonly #queryStamp: Uint32Array;
+  /**
+   * The current query's term numbers ascending, with their weights: a document's term list
+   * (ascending too) is matched against them in one merge, reading neither array at random.
+   */
+  #queryNumbers = new Int32Array(64);
+  #queryWeights = new Float32Array(64);
+  #queryCount = 0;
 
   constructor(index: TermIndex, priors: Float32Array) {
     if (priors.length !== index.documents) throw new Error(`sparse pass: ${priors.length} priors for ${index.documents} documents`);
@@ -131,7 +138,7 @@ export class SparsePass {
   /** The last query's exact score of a document (its prior alone when it shares no term with the query). */
   scoreOf(doc: number): number {
     if (this.#pass[doc] === this.#current) return this.#scores[doc]!;
-    return this.#priors[doc]! + this.#lookup(doc, this.#current);
+    return this.#priors[doc]! + this.#lookup(doc);
   }
 
   /**
@@ -142,18 +149,23 @@ export class SparsePass {
    */
   evidenceOf(doc: number, names: { matched: number; total: number }): number {
     const { docOffsets, docTerms, docFields, docImpacts } = this.index;
-    const current = this.#current;
-    const touched = this.#pass[doc] === current;
+    const touched = this.#pass[doc] === this.#current;
+    const numbers = this.#queryNumbers;
+    const weights = this.#queryWeights;
+    const count = this.#queryCount;
     let score = touched ? this.#scores[doc]! : this.#priors[doc]!;
     let matched = 0;
     let total = 0;
-    for (let p = docOffsets[doc]!; p < docOffsets[doc + 1]!; p++) {
+    let q = 0;
+    const end = docOffsets[doc + 1]!;
+    for (let p = docOffsets[doc]!; p < end; p++) {
       const t = docTerms[p]!;
-      const inQuery = this.#queryStamp[t] === current;
-      if (inQuery && !touched) score += this.#queryWeight[t]! * docImpacts[p]!;
+      while (q < count && numbers[q]! < t) q++;
+      const w = q < count && numbers[q] === t ? weights[q]! : 0;
+      if (w !== 0 && !touched) score += w * docImpacts[p]!;
       if (docFields[p] !== Field.name) continue;
       total++;
-      if (inQuery && this.#queryWeight[t]! > 0) matched++;
+      if (w > 0) matched++;
     }
     names.matched = matched;
     names.total = total;
@@ -177,6 +189,7 @@ export class SparsePass {
     // Strongest first; terms that can only lower a score (negative weight) last.
     terms.sort((a, b) => b.bound - a.bound || a.number - b.number);
     this.#terms = terms;
+    this.#sortNumbers(terms);
     return current;
   }
 
@@ -250,13 +263,38 @@ export class SparsePass {
     for (const term of terms) stamp[term.number] = current;
   }
 
+  /** The query's term numbers ascending, each once, with the weight the query gives it. */
+  #sortNumbers(terms: readonly ResolvedTerm[]): void {
+    if (this.#queryNumbers.length < terms.length) {
+      this.#queryNumbers = new Int32Array(terms.length);
+      this.#queryWeights = new Float32Array(terms.length);
+    }
+    const numbers = this.#queryNumbers;
+    for (let i = 0; i < terms.length; i++) numbers[i] = terms[i]!.number;
+    numbers.subarray(0, terms.length).sort();
+    let count = 0;
+    for (let i = 0; i < terms.length; i++) {
+      if (count > 0 && numbers[count - 1] === numbers[i]) continue;
+      numbers[count] = numbers[i]!;
+      this.#queryWeights[count] = this.#queryWeight[numbers[i]!]!;
+      count++;
+    }
+    this.#queryCount = count;
+  }
+
   /** Σ weight · impact over the query's terms in one document's term list. */
-  #lookup(doc: number, current: number): number {
+  #lookup(doc: number): number {
     const { docOffsets, docTerms, docImpacts } = this.index;
+    const numbers = this.#queryNumbers;
+    const weights = this.#queryWeights;
+    const count = this.#queryCount;
     let s = 0;
-    for (let p = docOffsets[doc]!; p < docOffsets[doc + 1]!; p++) {
+    let q = 0;
+    const end = docOffsets[doc + 1]!;
+    for (let p = docOffsets[doc]!; p < end && q < count; p++) {
       const t = docTerms[p]!;
-      if (this.#queryStamp[t] === current) s += this.#queryWeight[t]! * docImpacts[p]!;
+      while (q < count && numbers[q]! < t) q++;
+      if (q < count && numbers[q] === t) s += weights[q]! * docImpacts[p]!;
     }
     return s;
   }
