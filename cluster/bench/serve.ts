@@ -6,7 +6,7 @@
  *   npm run bench:serve -- --index DIR [--queries FILE] [--duration S] [--replicas N]
  *                          [--rate R] [--deadline-ms MS] [--backend NAME] [--out FILE.json]
  *
- * Queries come from a BEIR queries.jsonl ({"_id","text"} per line): --queries, else the
+ * Queries come from a BEIR queries.jsonl or .jsonl.gz ({"_id","text"} per line): --queries, else the
  * demo collection's. Runs, each --duration seconds (default 10): one client, 16 and 64
  * concurrent clients (autocannon), then a fixed rate (default 200 req/s) twice:
  * autocannon's rate mode, which sends each connection's budget for a second in one burst
@@ -21,6 +21,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../shared/log.ts';
 import { initBackend } from '../../shared/model/backend.ts';
@@ -203,9 +204,18 @@ async function startCluster(): Promise<{ url: string; stop(): Promise<void> }> {
   };
 }
 
+/** The texts of a BEIR queries file, gzipped (queries.jsonl.gz, as the collections ship) or not; a file that cannot be read ends the run with its reason. */
 function readQueries(path: string): string[] {
+  let text: string;
+  try {
+    const bytes = readFileSync(path);
+    text = (path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+  } catch (error) {
+    process.stderr.write(`bench:serve: cannot read queries from ${path}: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
   const out: string[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     const text = (JSON.parse(line) as { text?: unknown }).text;
     if (typeof text === 'string' && text.trim()) out.push(text);
