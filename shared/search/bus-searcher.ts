@@ -64,7 +64,8 @@ export class BusSearcher implements ShardSearcher {
     const payload = encode({ v: PROTOCOL_VERSION, ...query } satisfies SearchRequest);
     const tried = new Set<string>();
     let queueTried = false;
-    let error: DsiError = new TimeoutError(`shard ${shard}: no time left within the ${this.#deadlineMs} ms deadline`);
+    // Built when needed: an error captures a stack trace, which every search would pay for.
+    let error: DsiError | undefined;
     for (let attempt = 0; attempt < 2; attempt++) {
       const remaining = deadline - this.#now();
       if (remaining < MIN_ATTEMPT_MS) break;
@@ -90,6 +91,7 @@ export class BusSearcher implements ShardSearcher {
         end?.();
       }
     }
+    error ??= new TimeoutError(`shard ${shard}: no time left within the ${this.#deadlineMs} ms deadline`);
     this.#listener(shard, this.#now() - started, error.code);
     throw error;
   }
