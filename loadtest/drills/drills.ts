@@ -5,7 +5,7 @@ import { badTrafficDrill } from './bad-traffic.ts';
 import { killSupervisorDrill } from './kill-supervisor.ts';
 import { result, round, skipped, type Drill, type DrillContext } from './drill.ts';
 import { sleep } from './drill-cluster.ts';
-import { underLoad } from './under-load.ts';
+import { underLoad, untilReadyFor } from './under-load.ts';
 import { startLocalUp } from '../node/local-up.ts';
 import { connectBus } from '../../shared/bus/connection.ts';
 import { createLogger } from '../../shared/log.ts';
@@ -86,18 +86,9 @@ const killShard: Drill = {
     const OUTAGE_MS = 8000;
     const AFTER_MS = 8000;
     let killedAt = 0;
-    let readyAt: number | undefined;
-    let t0 = 0;
+    const restart = untilReadyFor(AFTER_MS);
     const run = await underLoad(
-      {
-        url: cluster.url,
-        queries: ctx.queries,
-        rate: ctx.rate,
-        durationS: 120,
-        // Until the returning replica has been ready for AFTER_MS: its start-up time depends on the shard's size.
-        stopWhen: (_r, elapsed) => readyAt !== undefined && elapsed > readyAt - t0 + AFTER_MS,
-        onStart: (start) => (t0 = start),
-      },
+      { url: cluster.url, queries: ctx.queries, rate: ctx.rate, durationS: 120, stopWhen: restart.stopWhen, onStart: restart.onStart },
       [
         {
           atMs: FAULT_AT_MS,
@@ -107,12 +98,12 @@ const killShard: Drill = {
             await sleep(OUTAGE_MS);
             const back = cluster.startExpert(shard);
             await cluster.waitReady(back);
-            readyAt = back.readyAt!;
+            restart.ready(back.readyAt!);
           },
         },
       ],
     );
-    const readyMs = readyAt === undefined ? null : run.at(readyAt);
+    const readyMs = restart.readyMs();
     const f = run.recorder.figures();
     const bad = run.recorder.samples.filter((s) => s.kind !== OK || s.degraded);
     const degradedNamingShard = bad.filter((s) => s.degraded).every((s) => s.detail === shard);

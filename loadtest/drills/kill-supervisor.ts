@@ -7,7 +7,7 @@ import { startLocalUp } from '../node/local-up.ts';
 import { commandOf, processTree } from '../node/processes.ts';
 import { sleep } from './drill-cluster.ts';
 import { result, round, type Drill } from './drill.ts';
-import { underLoad } from './under-load.ts';
+import { underLoad, untilReadyFor } from './under-load.ts';
 
 /** Longest the processes `dsi up` started may outlive it. */
 const ORPHANS_GONE_MS = 5000;
@@ -35,8 +35,7 @@ export const killSupervisorDrill: Drill = {
     const names = new Map(started.map((pid) => [pid, commandOf(pid)]));
     let goneAfterMs: number | null = null;
     let left: number[] = [];
-    let readyAt: number | undefined;
-    let t0 = 0;
+    const restart = untilReadyFor(AFTER_READY_MS);
     try {
       const run = await underLoad(
         {
@@ -44,8 +43,8 @@ export const killSupervisorDrill: Drill = {
           queries: ctx.queries,
           rate: ctx.rate,
           durationS: 120,
-          stopWhen: (_r, elapsed) => readyAt !== undefined && elapsed > readyAt - t0 + AFTER_READY_MS,
-          onStart: (t) => (t0 = t),
+          stopWhen: restart.stopWhen,
+          onStart: restart.onStart,
         },
         [
           {
@@ -63,12 +62,12 @@ export const killSupervisorDrill: Drill = {
               }
               await first.stop();
               second = await start();
-              readyAt = performance.now();
+              restart.ready();
             },
           },
         ],
       );
-      const readyMs = readyAt === undefined ? null : run.at(readyAt);
+      const readyMs = restart.readyMs();
       const afterReady = run.recorder.samples.filter((s) => readyMs !== null && s.dueMs > readyMs);
       const failedAfter = afterReady.filter((s) => s.kind !== OK).length;
       // A cluster that has just started may answer degraded while its experts warm up on a busy machine: reported, not judged here.

@@ -45,3 +45,25 @@ export async function underLoad(
   if (failure) throw failure;
   return { ...run, at: (now) => now - run.t0 };
 }
+
+/**
+ * The load of a drill that runs until a restarted part has been ready for `afterMs`: how
+ * long the part takes to start depends on the machine and the shard's size, so the load's
+ * length does too. Give `onStart` and `stopWhen` to underLoad; call `ready()` once the part is.
+ */
+export function untilReadyFor(afterMs: number): {
+  onStart: (t0: number) => void;
+  stopWhen: (recorder: Recorder, elapsedMs: number) => boolean;
+  ready: (at?: number) => void;
+  /** When the part was ready, in ms from the load's start; null when it never was. */
+  readyMs: () => number | null;
+} {
+  let t0 = 0;
+  let readyAt: number | undefined;
+  return {
+    onStart: (start) => void (t0 = start),
+    stopWhen: (_recorder, elapsedMs) => readyAt !== undefined && elapsedMs > readyAt - t0 + afterMs,
+    ready: (at = performance.now()) => void (readyAt = at),
+    readyMs: () => (readyAt === undefined ? null : readyAt - t0),
+  };
+}
