@@ -34,7 +34,13 @@ export const IndexConfigSchema = z
       leafSize: z.number().int().min(2).max(1024),
     }),
     featurizer: z.object({ bigrams: z.boolean(), maxTokens: z.number().int().min(1) }),
-    vocabulary: z.object({ minUnigramDf: z.number().int().min(1), minBigramDf: z.number().int().min(1), minExtraCount: z.number().int().min(1) }),
+    vocabulary: z.object({
+      minUnigramDf: z.number().int().min(1),
+      minBigramDf: z.number().int().min(1),
+      minExtraCount: z.number().int().min(1),
+      // Indexes built before the bound had none: their vocabularies are well under it.
+      maxFeatures: z.number().int().min(1).default(DEFAULT_VOCABULARY.maxFeatures),
+    }),
     views: z.object({
       leadTokens: z.number().int().min(0),
       spans: z.number().int().min(0),

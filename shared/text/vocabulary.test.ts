@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { featurize, hashFeature } from './featurizer.ts';
-import { VocabularyBuilder } from './vocabulary.ts';
+import { DEFAULT_VOCABULARY, VocabularyBuilder } from './vocabulary.ts';
 
 describe('vocabulary', () => {
-  const build = () => {
-    const builder = new VocabularyBuilder();
+  const build = (maxFeatures = DEFAULT_VOCABULARY.maxFeatures) => {
+    const builder = new VocabularyBuilder({ minUnigramDf: 1, minBigramDf: 2, minExtraCount: 2, maxFeatures });
     for (const text of ['image viewer', 'image editor', 'audio player', 'image viewer plugins']) builder.addDocument(featurize(text));
     builder.addExtra(featurize('photo browser'));
     builder.addExtra(featurize('photo tool'));
-    return builder.build({ minUnigramDf: 1, minBigramDf: 2, minExtraCount: 2 });
+    return builder.build();
   };
 
   it('keeps every document word, bigrams seen twice, and query words seen twice', () => {
@@ -32,5 +32,15 @@ describe('vocabulary', () => {
   it('drops unknown features, and an unknown text encodes to nothing', () => {
     const v = build();
     expect(v.encode(featurize('kernel module')).rows.length).toBe(0);
+  });
+
+  it('keeps at most maxFeatures, those in the most documents', () => {
+    const whole = build();
+    const bounded = build(2);
+    expect(bounded.size).toBe(2);
+    // "image" is in three documents, "viewer" and the bigram "image viewer" in two: the bigram's hash breaks the tie or not, "image" stays.
+    expect(bounded.rowOf(hashFeature('unigram', 'image'))).toBeGreaterThanOrEqual(0);
+    expect(bounded.rowOf(hashFeature('unigram', 'plugins'))).toBe(-1);
+    expect(whole.size).toBeGreaterThan(2);
   });
 });

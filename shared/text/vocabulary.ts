@@ -1,3 +1,4 @@
+import { FeatureCounts } from './feature-counts.ts';
 import { isBigram, type FeatureBag } from './featurizer.ts';
 
 /**
@@ -64,34 +65,62 @@ export interface VocabularyOptions {
   minBigramDf: number;
   /** Features of extra texts (training queries) are kept when seen at least this often. */
   minExtraCount: number;
+  /**
+   * At most this many features, those in the most documents (ties: the smaller id): the
+   * model's tables grow with it. While counting, at most COUNTED_PER_FEATURE times as many
+   * distinct features are held, the rarest dropped beyond that (FeatureCounts).
+   */
+  maxFeatures: number;
 }
 
-export const DEFAULT_VOCABULARY: Readonly<VocabularyOptions> = Object.freeze({ minUnigramDf: 1, minBigramDf: 2, minExtraCount: 2 });
+/** 2^22 features: more than a collection of 800K documents has at the thresholds below, so its vocabulary is whole. */
+export const DEFAULT_VOCABULARY: Readonly<VocabularyOptions> = Object.freeze({ minUnigramDf: 1, minBigramDf: 2, minExtraCount: 2, maxFeatures: 1 << 22 });
+
+/** How many distinct features are counted per feature a vocabulary may keep. */
+export const COUNTED_PER_FEATURE = 8;
 
 /** Counts document frequencies over documents and occurrences over extra texts, then freezes a vocabulary. */
 export class VocabularyBuilder {
-  readonly #df = new Map<number, number>();
-  readonly #extra = new Map<number, number>();
+  readonly #df: FeatureCounts;
+  readonly #extra: FeatureCounts;
+  readonly #options: Readonly<VocabularyOptions>;
   #documents = 0;
+
+  constructor(options: Readonly<VocabularyOptions> = DEFAULT_VOCABULARY) {
+    this.#options = options;
+    const counted = Math.max(2, options.maxFeatures * COUNTED_PER_FEATURE);
+    this.#df = new FeatureCounts(counted);
+    this.#extra = new FeatureCounts(counted);
+  }
 
   addDocument(bag: FeatureBag): void {
     this.#documents++;
-    for (const id of bag.ids) this.#df.set(id, (this.#df.get(id) ?? 0) + 1);
+    for (const id of bag.ids) this.#df.add(id);
   }
 
   addExtra(bag: FeatureBag): void {
-    for (const id of bag.ids) this.#extra.set(id, (this.#extra.get(id) ?? 0) + 1);
+    for (const id of bag.ids) this.#extra.add(id);
   }
 
-  build(options: Readonly<VocabularyOptions> = DEFAULT_VOCABULARY): Vocabulary {
-    const kept = new Set<number>();
-    for (const [id, df] of this.#df) if (df >= (isBigram(id) ? options.minBigramDf : options.minUnigramDf)) kept.add(id);
-    for (const [id, n] of this.#extra) if (n >= options.minExtraCount) kept.add(id);
-    const ids = Uint32Array.from(kept).sort();
+  build(): Vocabulary {
+    const options = this.#options;
+    const kept = new Map<number, number>();
+    this.#df.forEach((id, df) => {
+      if (df >= (isBigram(id) ? options.minBigramDf : options.minUnigramDf)) kept.set(id, df);
+    });
+    this.#extra.forEach((id, n) => {
+      if (n >= options.minExtraCount && !kept.has(id)) kept.set(id, this.#df.get(id));
+    });
+    let ids = Uint32Array.from(kept.keys());
+    if (ids.length > options.maxFeatures) {
+      // The features in the most documents; ties to the smaller id, so a build is repeatable.
+      ids = Uint32Array.from([...kept].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, options.maxFeatures), ([id]) => id);
+    }
+    ids.sort();
     const idf = new Float32Array(ids.length);
     const n = this.#documents;
     for (let i = 0; i < ids.length; i++) {
-      const df = this.#df.get(ids[i]!) ?? 0;
+      const df = this.#df.get(ids[i]!);
       // BM25's idf, never negative: words in most documents weigh little but still count.
       idf[i] = Math.log(1 + (n - df + 0.5) / (df + 0.5));
     }

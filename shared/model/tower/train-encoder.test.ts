@@ -25,10 +25,10 @@ const work = await mkdtemp(join(tmpdir(), 'dsi-tower-'));
 afterAll(() => rm(work, { recursive: true, force: true }));
 
 function vocabulary() {
-  const builder = new VocabularyBuilder();
+  const builder = new VocabularyBuilder(config.vocabulary);
   for (const d of docs) builder.addDocument(fullView(d, config.featurizer));
   for (const q of queries) builder.addExtra(q.bag);
-  return builder.build(config.vocabulary);
+  return builder.build();
 }
 
 /** Fraction of the training queries whose nearest document (cosine) is their own. */
@@ -73,10 +73,10 @@ describe('pretrainEncoder', () => {
     expect(loaded.mix.dataSync()).toEqual(encoder.mix.dataSync());
 
     // A model whose vocabulary is a subset plus one unknown feature.
-    const builder = new VocabularyBuilder();
+    const builder = new VocabularyBuilder(config.vocabulary);
     builder.addDocument(fullView(docs[0]!, config.featurizer));
     builder.addDocument(featurize('brand new words'));
-    const own = builder.build(config.vocabulary);
+    const own = builder.build();
     const model = createEncoderWeights(own, config.dim, mulberry32(9), loaded);
     for (let row = 0; row < own.size; row++) {
       const from = vocab.rowOf(own.ids[row]!);

@@ -10,8 +10,8 @@ import { fullView } from '../views.ts';
  * document, for the pre-trained tower and the gating model.
  */
 export function buildVocabulary(corpus: TrainingCorpus, config: Readonly<IndexConfig>): Vocabulary {
-  const builder = new VocabularyBuilder();
+  const builder = new VocabularyBuilder(config.vocabulary);
   for (const doc of corpus.docs) builder.addDocument(fullView(doc, config.featurizer));
   for (const q of corpus.queries) builder.addExtra(q.bag);
-  return builder.build(config.vocabulary);
+  return builder.build();
 }
