@@ -44,16 +44,34 @@ export function pickedLoss(logp: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   return tf.tidy(() => tf.div(tf.neg(tf.sum(tf.mul(logp, tf.oneHot(targets, logp.shape[1])))), logp.shape[0]) as tf.Scalar);
 }
 
+/** Up to this many groups the masses come from one product with the [R, G] membership matrix; beyond, from a mask of each example's own group. */
+export const MEMBERSHIP_PRODUCT_MAX_GROUPS = 64;
+
 /**
  * Mean −log of the probability mass of each example's group of candidates (e.g. the
- * gating prototypes of one topic): membership [R, G] is 1 where candidate r belongs to
- * group g, groups [batch] each example's group. A matrix product over the probabilities,
- * not a log-sum-exp over [batch, R] with a mask: half the cost of a step for ~1,000 rows on wasm.
+ * gating prototypes of one topic): rowGroup [R] is each candidate's group (0 .. groupCount),
+ * groups [batch] each example's. With few groups, a matrix product with the [R, G]
+ * membership matrix (half the cost of a step for ~1,000 rows on wasm, where per-op costs
+ * dominate); with many, it would cost R × G, which grows with the square of the
+ * collection, so each example's mass is summed over a [batch, R] mask of its own group.
  */
-export function groupLoss(logp: tf.Tensor2D, membership: tf.Tensor2D, groups: tf.Tensor1D): tf.Scalar {
+export function groupLoss(logp: tf.Tensor2D, rowGroup: tf.Tensor1D, groupCount: number, groups: tf.Tensor1D): tf.Scalar {
+  return groupCount <= MEMBERSHIP_PRODUCT_MAX_GROUPS ? groupLossByProduct(logp, rowGroup, groupCount, groups) : groupLossByMask(logp, rowGroup, groups);
+}
+
+export function groupLossByProduct(logp: tf.Tensor2D, rowGroup: tf.Tensor1D, groupCount: number, groups: tf.Tensor1D): tf.Scalar {
   return tf.tidy(() => {
+    const membership = tf.cast(tf.oneHot(rowGroup, groupCount), 'float32') as tf.Tensor2D;
     const mass = tf.log(tf.add(tf.matMul(tf.exp(logp), membership), 1e-12));
-    return tf.div(tf.neg(tf.sum(tf.mul(mass, tf.oneHot(groups, membership.shape[1])))), logp.shape[0]) as tf.Scalar;
+    return tf.div(tf.neg(tf.sum(tf.mul(mass, tf.oneHot(groups, groupCount)))), logp.shape[0]) as tf.Scalar;
+  });
+}
+
+export function groupLossByMask(logp: tf.Tensor2D, rowGroup: tf.Tensor1D, groups: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const own = tf.cast(tf.equal(tf.expandDims(rowGroup, 0), tf.expandDims(groups, 1)), 'float32');
+    const mass = tf.log(tf.add(tf.sum(tf.mul(tf.exp(logp), own), 1), 1e-12));
+    return tf.div(tf.neg(tf.sum(mass)), logp.shape[0]) as tf.Scalar;
   });
 }
 

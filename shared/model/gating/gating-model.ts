@@ -96,14 +96,14 @@ export class GatingModel {
     tf.tidy(() => {
       const x = tf.tensor2d(h0, [size, dim]);
       const targets = tf.tensor1d(Int32Array.from(batch, (e) => e.topic), 'int32');
-      const membership = tf.cast(tf.oneHot(tf.tensor1d(this.#topicOfRow, 'int32'), topicCount), 'float32') as tf.Tensor2D;
+      const rowTopics = tf.tensor1d(this.#topicOfRow, 'int32');
       const topicTargets = tf.tensor1d(Int32Array.from(batch, (e) => this.#topicOfRow[e.topic]!), 'int32');
       const f = (input: tf.Tensor, mix: tf.Tensor, topics: tf.Tensor, scale: tf.Tensor): tf.Scalar => {
         const h = project(input as tf.Tensor2D, mix as tf.Tensor2D);
         const logp = sharedLogProbs(h, topics as tf.Tensor2D, scale as tf.Scalar);
         const prototypeLoss = pickedLoss(logp, targets);
         if (topicWeight <= 0) return prototypeLoss;
-        const topicLoss = groupLoss(logp, membership, topicTargets);
+        const topicLoss = groupLoss(logp, rowTopics, topicCount, topicTargets);
         return tf.add(tf.mul(prototypeLoss, 1 - topicWeight), tf.mul(topicLoss, topicWeight)) as tf.Scalar;
       };
       const { value, grads } = tf.valueAndGrads(f)([x, this.encoder.mix, this.topics, this.scale]);
