@@ -260,3 +260,34 @@ describe('dsi expert', () => {
     expect(lines[0]).toMatch(/unknown shard 'nope'.*s0, s1/);
   });
 });
+
+describe('dsi expert serving several shards', () => {
+  it('answers each shard as the same shard searched in process, heartbeats each, and drains them all on SIGTERM', async () => {
+    const both = processes.spawnDsi(['expert', '--index', indexDir, '--shard', 's0', '--shard', 's1', '--nats', nats.url]);
+    const ready = JSON.parse(await both.waitForLine(READY)) as { replica: string; shards: { shard: string }[] };
+    expect(ready.shards.map((s) => s.shard)).toEqual(['s0', 's1']);
+    for (const shard of ['s0', 's1']) {
+      const topics = manifest.shards.find((s) => s.id === shard)!.topics.map((topic) => ({ topic, logp: -0.1 }));
+      const expert = shard === SHARD ? local : await loadExpert(join(indexDir, shardDirOf(shard)));
+      const expected = searchExpert(expert, { query: 'image viewer', topics, k: 5 }, manifest.config);
+      if (expert !== local) expert.model.dispose();
+      expect(expected.length).toBeGreaterThan(0);
+      const reply = await request(Subjects.replicaSearch(shard, ready.replica), { v: PROTOCOL_VERSION, query: 'image viewer', topics, k: 5 });
+      expect(reply).toMatchObject({ ok: true, shard, replica: ready.replica });
+      if (!reply.ok) throw new Error('unreachable');
+      expect(reply.hits).toEqual(expected);
+    }
+    await until(() => ['s0', 's1'].every((shard) => heartbeats.some((h) => h.shard === shard && h.replica === ready.replica)), 15_000, 'a heartbeat of each shard');
+    both.signal('SIGTERM');
+    expect(await both.exited(20_000)).toEqual({ code: 0, signal: null });
+    expect(both.logs().filter((l) => l.msg === 'drained')).toHaveLength(2);
+  });
+
+  it('refuses a shard the index does not have before serving any', async () => {
+    const typo = processes.spawnDsi(['expert', '--index', indexDir, '--shard', 's0', '--shard', 's9', '--nats', nats.url]);
+    const exit = await typo.exited(30_000);
+    expect(exit.code).toBe(2);
+    expect(typo.stderr()).toMatch(/unknown shard 's9'/);
+    expect(typo.lines().some((l) => l.includes('expert ready'))).toBe(false);
+  });
+});

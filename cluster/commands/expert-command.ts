@@ -23,51 +23,59 @@ import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
 const SUPERVISOR_DRAIN_MS = 3 * SUPERVISOR_GONE_GRACE_MS;
 
 export const expertCommand: Command = {
-  summary: 'serve one shard over NATS: from the registry (follows new versions) or from a local index (runs until SIGTERM or SIGINT, then drains)',
-  usage: `dsi expert --shard ID [--index DIR] ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
+  summary: 'serve shards over NATS, one or several per process: from the registry (follows new versions) or from a local index (runs until SIGTERM or SIGINT, then drains)',
+  usage: `dsi expert --shard ID [--shard ID]... [--index DIR] ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
   async run(argv, ctx) {
-    const { values } = parseFlags(argv, { index: { type: 'string' }, shard: { type: 'string' }, ...NATS_FLAGS, ...RUNTIME_FLAGS });
-    const shardId = requireFlag(values.shard, '--shard');
+    const { values } = parseFlags(argv, { index: { type: 'string' }, shard: { type: 'string', multiple: true }, ...NATS_FLAGS, ...RUNTIME_FLAGS });
+    const shardIds = [...new Set(values.shard ?? [])];
+    if (shardIds.length === 0 || shardIds.some((id) => id === '')) throw new BadInputError('--shard is required');
     const nats = natsAddress(values, ctx.env);
-    // With --index the manifest alone says whether the shard exists: a typo fails before the backend starts.
-    const local = values.index === undefined ? undefined : await localShardEntry(values.index, shardId);
+    // With --index the manifest alone says whether the shards exist: a typo fails before the backend starts.
+    const locals = values.index === undefined ? undefined : await Promise.all(shardIds.map((id) => localShardEntry(values.index!, id)));
 
     const { log, backend } = await startRuntime(ctx, 'dsi-expert', values, { stream: 'stdout' });
     const replica = newReplicaId(hostname(), process.pid);
-    const bus = await connectBus({ ...nats, name: `dsi-expert-${shardId}-${replica}`, log });
+    // One connection for the searches of every shard served here: their requests share one thread anyway.
+    const bus = await connectBus({ ...nats, name: `dsi-expert-${shardIds.join('+')}-${replica}`, log });
     // Models are fetched on a connection of their own: on the search connection, the
     // hundreds of chunk messages of a model download would queue ahead of searches.
-    const modelBus = local ? undefined : await connectBus({ ...nats, name: `dsi-expert-${shardId}-${replica}-models`, log });
+    const modelBus = locals ? undefined : await connectBus({ ...nats, name: `dsi-expert-${shardIds.join('+')}-${replica}-models`, log });
     const stop = stopSignal(ctx.env);
-    let served: ServedShard | undefined;
-    let service: ExpertService | undefined;
+    const serving: { served: ServedShard; service: ExpertService; follower?: ShardFollower }[] = [];
     try {
-      served = local ? await loadLocalShard(local) : await loadRegistryShard(modelBus!, nats, shardId, log);
-      service = new ExpertService({ expert: served.expert, shard: served.entry, config: served.config, bus, replica, version: served.version, log });
-      const follower = served.follow?.(service);
-      await service.start();
-      await follower?.start();
-      log.info({ shard: shardId, replica, docs: served.entry.docs, topics: served.entry.topics, version: served.version, source: local ? local.indexDir : 'registry', backend }, 'expert ready');
+      for (const [i, shardId] of shardIds.entries()) {
+        const served = locals ? await loadLocalShard(locals[i]!) : await loadRegistryShard(modelBus!, nats, shardId, log);
+        const service = new ExpertService({ expert: served.expert, shard: served.entry, config: served.config, bus, replica, version: served.version, log });
+        const follower = served.follow?.(service);
+        serving.push({ served, service, follower });
+        await service.start();
+        await follower?.start();
+      }
+      const shards = serving.map(({ served }) => ({ shard: served.entry.id, docs: served.entry.docs, topics: served.entry.topics, version: served.version }));
+      const source = locals ? locals[0]!.indexDir : 'registry';
+      log.info({ ...(shards.length === 1 ? shards[0] : { shards }), replica, source, backend }, 'expert ready');
       const reason = await Promise.race([stop.signal, bus.closed().then((error) => ({ closed: error }))]);
       if (typeof reason === 'string') log.info({ signal: reason }, 'stopping');
-      const draining = (async () => {
-        await follower?.stop();
-        await service!.stop();
-      })();
+      const draining = Promise.all(
+        serving.map(async ({ service, follower }) => {
+          await follower?.stop();
+          await service.stop();
+        }),
+      );
       // With dsi up gone its nats-server is going too: drain what still can be, without waiting on a server that will not answer.
       if (reason === 'supervisor gone') await settleWithin(draining, SUPERVISOR_DRAIN_MS);
       else await draining;
       if (typeof reason !== 'string') throw new BusUnavailableError(`NATS connection closed${reason.closed ? `: ${reason.closed.message}` : ''}`, { cause: reason.closed });
       if (reason === 'supervisor gone') await settleWithin(bus.drain(), SUPERVISOR_DRAIN_MS);
       else await bus.drain();
-      log.info({ served: service.stats().served }, 'expert stopped');
+      log.info({ served: serving.reduce((n, { service }) => n + service.stats().served, 0) }, 'expert stopped');
       return 0;
     } finally {
       stop.dispose();
       await modelBus?.close();
       await bus.close();
-      // The model served last: the first one, or whatever the registry swapped in since.
-      (service?.expert ?? served?.expert)?.model.dispose();
+      // The models served last: the first ones, or whatever the registry swapped in since.
+      for (const { service } of serving) service.expert.model.dispose();
     }
   },
 };

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { loadCorpus, loadQueries } from '../beir/reader.ts';
+import { isBigram } from './featurizer.ts';
 import { featurize, hashFeature } from './featurizer.ts';
 import { DEFAULT_VOCABULARY, VocabularyBuilder } from './vocabulary.ts';
 
@@ -42,5 +45,34 @@ describe('vocabulary', () => {
     expect(bounded.rowOf(hashFeature('unigram', 'image'))).toBeGreaterThanOrEqual(0);
     expect(bounded.rowOf(hashFeature('unigram', 'plugins'))).toBe(-1);
     expect(whole.size).toBeGreaterThan(2);
+  });
+
+  it('is the same on the demo collection as counting every feature in a Map, when the bound cuts nothing', async () => {
+    const demo = fileURLToPath(new URL('../../data/demo', import.meta.url));
+    const { docs } = await loadCorpus(demo);
+    const queries = [...(await loadQueries(demo)).values()];
+    const builder = new VocabularyBuilder(DEFAULT_VOCABULARY);
+    const df = new Map<number, number>();
+    const extra = new Map<number, number>();
+    for (const d of docs) {
+      const bag = featurize(`${d.title} ${d.text}`);
+      builder.addDocument(bag);
+      for (const id of bag.ids) df.set(id, (df.get(id) ?? 0) + 1);
+    }
+    for (const q of queries) {
+      const bag = featurize(q);
+      builder.addExtra(bag);
+      for (const id of bag.ids) extra.set(id, (extra.get(id) ?? 0) + 1);
+    }
+    const kept = new Set([...df].filter(([id, n]) => n >= (isBigram(id) ? 2 : 1)).map(([id]) => id));
+    for (const [id, n] of extra) if (n >= 2) kept.add(id);
+    const ids = Uint32Array.from(kept).sort();
+    const v = builder.build();
+    expect(v.size).toBeLessThan(DEFAULT_VOCABULARY.maxFeatures);
+    expect(v.ids).toEqual(ids);
+    ids.forEach((id, i) => {
+      const n = df.get(id) ?? 0;
+      expect(v.idf[i]).toBe(Math.fround(Math.log(1 + (docs.length - n + 0.5) / (n + 0.5))));
+    });
   });
 });
