@@ -139,20 +139,25 @@ describe('dsi up', () => {
     expect(up.lines().filter((l) => l.includes('"expert stopped"'))).toHaveLength(4);
   });
 
-  it('restarts an expert or the router that dies, from the registry, and keeps the cluster up', async () => {
-    const up = processes.spawnDsi(['up', '--index', indexDir, '--port', '0']);
+  it('serves both shards from one expert process with --shards-per-expert 2, restarts it or the router when one dies, and keeps the cluster up', async () => {
+    const up = processes.spawnDsi(['up', '--index', indexDir, '--port', '0', '--shards-per-expert', '2']);
     const url = readyUrl(await up.waitForLine(/^dsi up: ready at /, 30_000));
-    const expert = descendants(up.pid).find((c) => / expert --shard s0 /.test(c.cmd))!;
+    const both = / expert --shard s0 --shard s1 /;
+    const expert = descendants(up.pid).find((c) => both.test(c.cmd))!;
+    expect(descendants(up.pid).filter((c) => / expert /.test(c.cmd))).toHaveLength(1);
     process.kill(expert.pid, 'SIGKILL');
-    await up.waitForLine(/expert s0#1 .*restarting it/, 10_000);
+    await up.waitForLine(/expert s0\+s1#1 .*restarting it/, 10_000);
     const router = descendants(up.pid).find((c) => / router /.test(c.cmd))!;
     process.kill(router.pid, 'SIGKILL');
     await up.waitForLine(/router .*restarting it/, 10_000);
-    // Back: the same port, a new expert process for s0, every shard live again.
+    // Back: the same port, a new expert process for both shards, every shard live again.
     await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 30_000, 200);
-    const experts = descendants(up.pid).filter((c) => / expert --shard s0 /.test(c.cmd));
+    const experts = descendants(up.pid).filter((c) => / expert /.test(c.cmd));
     expect(experts).toHaveLength(1);
+    expect(experts[0]!.cmd).toMatch(both);
     expect(experts[0]!.pid).not.toBe(expert.pid);
+    const { shards } = (await (await fetch(`${url}/v1/shards`)).json()) as { shards: { live_replicas: number }[] };
+    expect(shards.map((s) => s.live_replicas)).toEqual([1, 1]);
     expect((await fetch(`${url}/v1/search`, { method: 'POST', body: JSON.stringify({ query: 'image viewer', k: 3 }) })).status).toBe(200);
     await stopAndExpectNoneLeft(up);
   }, 90_000);

@@ -3,7 +3,7 @@
  * started with `dsi up`, next to the same search in process on the same queries (the
  * floor: no HTTP, no NATS, no process hops).
  *
- *   npm run bench:serve -- --index DIR [--queries FILE] [--duration S] [--replicas N]
+ *   npm run bench:serve -- --index DIR [--queries FILE] [--duration S] [--replicas N] [--shards-per-expert N]
  *                          [--rate R] [--deadline-ms MS] [--backend NAME] [--out FILE.json]
  *
  * Queries come from a BEIR queries.jsonl or .jsonl.gz ({"_id","text"} per line): --queries, else the
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     queries: { type: 'string', default: join(REPO, 'data', 'demo', 'queries.jsonl') },
     duration: { type: 'string', default: '10' },
     replicas: { type: 'string', default: '1' },
+    'shards-per-expert': { type: 'string', default: '1' },
     rate: { type: 'string', default: '200' },
     'deadline-ms': { type: 'string' },
     backend: { type: 'string', default: 'auto' },
@@ -43,7 +44,7 @@ const { values } = parseArgs({
   },
 });
 if (!values.index) {
-  process.stderr.write('usage: npm run bench:serve -- --index DIR [--queries FILE] [--duration S] [--replicas N] [--rate R] [--deadline-ms MS] [--backend NAME] [--out FILE.json]\n');
+  process.stderr.write('usage: npm run bench:serve -- --index DIR [--queries FILE] [--duration S] [--replicas N] [--shards-per-expert N] [--rate R] [--deadline-ms MS] [--backend NAME] [--out FILE.json]\n');
   process.exit(2);
 }
 const indexDir = values.index;
@@ -77,7 +78,7 @@ try {
 }
 
 printTable(rows);
-if (values.out) writeFileSync(values.out, `${JSON.stringify({ index: indexDir, queries: values.queries, backend, duration_s: durationS, replicas: Number(values.replicas), at: new Date().toISOString(), rows }, null, 2)}\n`);
+if (values.out) writeFileSync(values.out, `${JSON.stringify({ index: indexDir, queries: values.queries, backend, duration_s: durationS, replicas: Number(values.replicas), shards_per_expert: Number(values['shards-per-expert']), at: new Date().toISOString(), rows }, null, 2)}\n`);
 
 /** The same queries through LocalIndex.search in this process, one after another, for as long as one HTTP run lasts. */
 async function inProcess(): Promise<Row> {
@@ -178,7 +179,7 @@ async function autocannon(options: Record<string, unknown>): Promise<AutocannonR
 
 async function startCluster(): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
-  const args = [join(REPO, 'bin', 'dsi.js'), 'up', '--index', indexDir, '--port', String(port), '--replicas', String(values.replicas)];
+  const args = [join(REPO, 'bin', 'dsi.js'), 'up', '--index', indexDir, '--port', String(port), '--replicas', String(values.replicas), '--shards-per-expert', String(values['shards-per-expert'])];
   if (values['deadline-ms']) args.push('--deadline-ms', values['deadline-ms']);
   process.stderr.write(`starting: dsi ${args.slice(1).join(' ')}\n`);
   const child = spawn(process.execPath, args, {

@@ -16,13 +16,14 @@ const READY_TIMEOUT_MS = 120_000;
 
 export const upCommand: Command = {
   summary: 'run a whole cluster on this machine: NATS with JetStream (unless --nats), the index published to its registry, experts, router; until SIGTERM or SIGINT',
-  usage: `dsi up [--index DIR] [--port ${ROUTER_DEFAULTS.port}] [--host ${ROUTER_DEFAULTS.host}] [--replicas 1] [--deadline-ms ${ROUTER_DEFAULTS.deadlineMs}] [--demo] ${ACCESS_FLAGS_HELP} ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
+  usage: `dsi up [--index DIR] [--port ${ROUTER_DEFAULTS.port}] [--host ${ROUTER_DEFAULTS.host}] [--replicas 1] [--shards-per-expert 1] [--deadline-ms ${ROUTER_DEFAULTS.deadlineMs}] [--demo] ${ACCESS_FLAGS_HELP} ${NATS_FLAGS_HELP} ${RUNTIME_FLAGS_HELP}`,
   async run(argv, ctx) {
     const { values } = parseFlags(argv, {
       index: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
       replicas: { type: 'string' },
+      'shards-per-expert': { type: 'string' },
       'deadline-ms': { type: 'string' },
       demo: { type: 'boolean' },
       ...ACCESS_FLAGS,
@@ -37,6 +38,7 @@ export const upCommand: Command = {
     if (!indexDir && joinNats === undefined) throw new BadInputError('--index is required (or --demo, or --nats URL to serve what its registry holds)');
     const port = intFlag(values.port, '--port', 0, 65_535) ?? ROUTER_DEFAULTS.port;
     const replicas = intFlag(values.replicas, '--replicas', 1, 64) ?? 1;
+    const shardsPerExpert = intFlag(values['shards-per-expert'], '--shards-per-expert', 1, 1024) ?? 1;
     const deadlineMs = intFlag(values['deadline-ms'], '--deadline-ms', 1, 600_000);
     const given = natsAddress(values, ctx.env);
     // The bus of a NATS server started here is closed by default: with no credentials given,
@@ -61,6 +63,7 @@ export const upCommand: Command = {
       host: values.host ?? ROUTER_DEFAULTS.host,
       port,
       replicas,
+      shardsPerExpert,
       natsUrl: joinNats === undefined ? undefined : nats.url,
       deadlineMs,
       readyTimeoutMs: READY_TIMEOUT_MS,

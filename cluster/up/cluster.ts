@@ -12,8 +12,8 @@ import { RestartBudget } from './restart-budget.ts';
 
 /**
  * A whole cluster on one machine: NATS with JetStream (started here unless one is given),
- * the index published into the registry, one `dsi expert` per shard and replica and the
- * router, all of which read the registry alone; ready when the router's /readyz says so.
+ * the index published into the registry, `dsi expert` processes (per replica, one per
+ * shard or one per group of shards) and the router, all of which read the registry alone; ready when the router's /readyz says so.
  * The registry is followed: a shard added later (dsi add-shard) gets its experts started
  * here, a removed one has them stopped. Once the cluster is up, an expert or the router
  * that dies is restarted (within a restart budget); NATS dying, or a child dying during
@@ -27,6 +27,12 @@ export interface ClusterOptions {
   /** 0: pick a free port. */
   readonly port: number;
   readonly replicas: number;
+  /**
+   * Shards served by each expert process (of the shards published at start; a shard added
+   * later gets processes of its own): fewer processes keep more of the machine's caches
+   * for each, and a search's shards can share a process.
+   */
+  readonly shardsPerExpert: number;
   /** Join this NATS server; undefined: start one, which requires `credentials` when there are any. */
   readonly natsUrl: string | undefined;
   readonly deadlineMs: number | undefined;
@@ -56,8 +62,10 @@ const READY_POLL_MS = 100;
 
 export class LocalCluster {
   readonly #o: ClusterOptions;
-  /** Expert processes by shard. */
-  readonly #experts = new Map<string, ManagedChild[]>();
+  /** Expert processes by the group of shards they serve (its key: the shards joined by '+'), one per replica. */
+  readonly #experts = new Map<string, { readonly shards: readonly string[]; readonly children: ManagedChild[] }>();
+  /** The group key of each shard served. */
+  readonly #groupOf = new Map<string, string>();
   #bus: Bus | undefined;
   /** Set once the cluster is up: from then on a child that dies is restarted rather than ending the cluster. */
   #ready = false;
@@ -93,7 +101,7 @@ export class LocalCluster {
 
   /** Every process this cluster started (NATS, experts, router), running or not. */
   get children(): ManagedChild[] {
-    return [...(this.#nats ? [this.#nats.child] : []), ...[...this.#experts.values()].flat(), ...(this.#router ? [this.#router] : [])];
+    return [...(this.#nats ? [this.#nats.child] : []), ...this.#expertChildren(), ...(this.#router ? [this.#router] : [])];
   }
 
   async start(): Promise<void> {
@@ -111,7 +119,8 @@ export class LocalCluster {
     if (shards.length === 0) throw new ClusterStartError(`the registry at ${this.#natsUrl} has no shards: give --index DIR to publish one`);
     this.#checkNotStopping();
 
-    for (const shard of shards) this.#startExperts(shard.id);
+    const ids = shards.map((shard) => shard.id);
+    for (let i = 0; i < ids.length; i += o.shardsPerExpert) this.#startExperts(ids.slice(i, i + o.shardsPerExpert));
     const port = o.port === 0 ? await freePort(o.host) : o.port;
     this.#checkNotStopping();
     const routerArgs = ['router', '--host', o.host, '--port', String(port), '--nats', this.#natsUrl];
@@ -124,14 +133,19 @@ export class LocalCluster {
     this.#ready = true;
     this.#watchRegistry = await registry.watch((change) => {
       if (change.kind !== 'shard' || this.#stopping) return;
-      if (change.record && !this.#experts.has(change.shard)) {
+      if (change.record && !this.#groupOf.has(change.shard)) {
         o.log.info({ shard: change.shard, topics: change.record.topics }, 'new shard in the registry: starting its experts');
-        this.#startExperts(change.shard);
-      } else if (!change.record && this.#experts.has(change.shard)) {
+        this.#startExperts([change.shard]);
+      } else if (!change.record && this.#groupOf.has(change.shard)) {
         o.log.info({ shard: change.shard }, 'shard removed from the registry: stopping its experts');
-        const gone = this.#experts.get(change.shard)!;
-        this.#experts.delete(change.shard);
-        for (const child of gone) {
+        const key = this.#groupOf.get(change.shard)!;
+        const group = this.#experts.get(key)!;
+        this.#experts.delete(key);
+        for (const shard of group.shards) this.#groupOf.delete(shard);
+        // The other shards of its processes get processes of their own before those stop (they drain what they were sent).
+        const others = group.shards.filter((shard) => shard !== change.shard);
+        if (others.length > 0) this.#startExperts(others);
+        for (const child of group.children) {
           this.#retired.add(child);
           void child.stop('SIGTERM', STOP_GRACE_MS);
         }
@@ -145,7 +159,7 @@ export class LocalCluster {
       const log = this.#o.log;
       this.#watchRegistry?.stop();
       if (this.#router) log.info(describeExit(await this.#router.stop('SIGTERM', STOP_GRACE_MS)));
-      const exits = await Promise.all([...this.#experts.values()].flat().map((e) => e.stop('SIGTERM', STOP_GRACE_MS)));
+      const exits = await Promise.all(this.#expertChildren().map((e) => e.stop('SIGTERM', STOP_GRACE_MS)));
       for (const exit of exits) log.info(describeExit(exit));
       await this.#bus?.close();
       await this.#nats?.stop();
@@ -154,17 +168,24 @@ export class LocalCluster {
     return this.#stopping;
   }
 
-  #startExperts(shard: string): void {
+  #expertChildren(): ManagedChild[] {
+    return [...this.#experts.values()].flatMap((group) => group.children);
+  }
+
+  /** One expert process per replica serving `shards`. */
+  #startExperts(shards: readonly string[]): void {
     const o = this.#o;
+    const key = shards.join('+');
     const children: ManagedChild[] = [];
     for (let r = 1; r <= o.replicas; r++) {
-      const args = ['expert', '--shard', shard, '--nats', this.#natsUrl];
-      children.push(this.#spawn(`expert ${shard}#${r}`, args, (next) => {
-        const list = this.#experts.get(shard);
-        if (list) list[r - 1] = next;
+      const args = ['expert', ...shards.flatMap((shard) => ['--shard', shard]), '--nats', this.#natsUrl];
+      children.push(this.#spawn(`expert ${key}#${r}`, args, (next) => {
+        const group = this.#experts.get(key);
+        if (group) group.children[r - 1] = next;
       }));
     }
-    this.#experts.set(shard, children);
+    this.#experts.set(key, { shards, children });
+    for (const shard of shards) this.#groupOf.set(shard, key);
   }
 
   /**

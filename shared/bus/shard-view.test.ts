@@ -66,6 +66,19 @@ describe('ShardView', () => {
     expect(new Set([view.choose('s0')?.replica, view.choose('s0')?.replica])).toEqual(new Set(['a', 'b']));
   });
 
+  it('counts a process serving several shards as one: the shards of a search spread over the processes', () => {
+    const { view } = viewAt(['s0', 's1', 's2', 's3']);
+    // Two processes, each a replica of every shard.
+    for (const shard of ['s0', 's1', 's2', 's3']) for (const replica of ['a', 'b']) view.observe(beat(shard, replica));
+    const ends = ['s0', 's1', 's2', 's3'].map((shard) => {
+      const target = view.choose(shard)!;
+      return { replica: target.replica, end: view.begin(shard, target.replica) };
+    });
+    const perProcess = ends.reduce((n, e) => n.set(e.replica, (n.get(e.replica) ?? 0) + 1), new Map<string, number>());
+    expect([...perProcess.values()]).toEqual([2, 2]);
+    for (const e of ends) e.end();
+  });
+
   it('honours exclusions (the replica a retry must avoid)', () => {
     const { view } = viewAt(['s0']);
     view.observe(beat('s0', 'a'));

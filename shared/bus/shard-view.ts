@@ -66,6 +66,8 @@ export class ShardView {
   readonly #timeoutMs: number;
   readonly #now: () => number;
   readonly #shards = new Map<string, Shard>();
+  /** Requests in flight from this router, by replica id (one id per expert process, whatever shards it serves). */
+  readonly #inflightOf = new Map<string, number>();
 
   constructor(shards: readonly string[], options: ShardViewOptions = {}) {
     this.#timeoutMs = options.timeoutMs ?? HEARTBEAT_TIMEOUT_MS;
@@ -120,11 +122,13 @@ export class ShardView {
     for (const entry of shard.replicas) if (this.#usable(entry[1], now) && !exclude?.has(entry[0])) candidates.push(entry);
     if (candidates.length === 0) return undefined;
     // Scanning from a rotating start makes ties (the common case at low load) round-robin.
+    // Load is the replica's, all its shards together: a process serving several shards gets
+    // the next shard of a search only if no other process is less busy.
     const start = shard.turn++ % candidates.length;
     let best = candidates[start]!;
     for (let j = 1; j < candidates.length; j++) {
       const c = candidates[(start + j) % candidates.length]!;
-      if (c[1].inflight < best[1].inflight) best = c;
+      if (this.#load(c[0]) < this.#load(best[0])) best = c;
     }
     return best[1].target;
   }
@@ -144,9 +148,18 @@ export class ShardView {
     const r = this.#shards.get(shardId)?.replicas.get(replica);
     if (!r) return noop;
     r.inflight++;
+    this.#inflightOf.set(replica, this.#load(replica) + 1);
     return () => {
       r.inflight--;
+      const left = this.#load(replica) - 1;
+      if (left > 0) this.#inflightOf.set(replica, left);
+      else this.#inflightOf.delete(replica);
     };
+  }
+
+  /** Requests from this router in flight to a replica (a process), whichever of its shards they are for. */
+  #load(replica: string): number {
+    return this.#inflightOf.get(replica) ?? 0;
   }
 
   /** A request to the replica failed (timeout, no responders): choose it no more until it heartbeats again. */
