@@ -191,12 +191,15 @@ describe('dsi up', () => {
     await stopAndExpectNoneLeft(second);
   });
 
-  it('--nats joins a running server and leaves it running', async () => {
+  it('--nats joins a running server and leaves it running; DSI_CHILD_NODE_ARGS reaches every child', async () => {
     const nats = await startNatsServer({ jetstream: true });
     try {
-      const up = processes.spawnDsi(['up', '--index', indexDir, '--port', '0', '--nats', nats.url]);
+      const up = processes.spawnDsi(['up', '--index', indexDir, '--port', '0', '--nats', nats.url], { DSI_CHILD_NODE_ARGS: '--max-semi-space-size=16' });
       readyUrl(await up.waitForLine(/^dsi up: ready at /, 30_000));
       expect(descendants(up.pid).filter((c) => /nats-server/.test(c.cmd))).toEqual([]);
+      const children = descendants(up.pid).filter((c) => / (expert|router) /.test(c.cmd));
+      expect(children).toHaveLength(3);
+      for (const child of children) expect(child.cmd).toMatch(/--max-semi-space-size=16 .*bin\/dsi\.js/);
       await stopAndExpectNoneLeft(up);
       const { createConnection } = await import('node:net');
       await new Promise<void>((resolve, reject) => createConnection({ host: '127.0.0.1', port: nats.port }).once('connect', function (this: import('node:net').Socket) {

@@ -68,6 +68,8 @@ export const upCommand: Command = {
       deadlineMs,
       readyTimeoutMs: READY_TIMEOUT_MS,
       node: process.execPath,
+      // To profile a running cluster: DSI_CHILD_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' (NODE_OPTIONS refuses --cpu-prof).
+      nodeArgs: (ctx.env.DSI_CHILD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
       dsiBin: DSI_BIN,
       childEnv,
       // With credentials given, a NATS server started here requires them.

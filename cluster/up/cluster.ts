@@ -39,6 +39,8 @@ export interface ClusterOptions {
   readonly readyTimeoutMs: number;
   /** `node` and the path of bin/dsi.js, to start the children with. */
   readonly node: string;
+  /** Flags for every child's node before bin/dsi.js (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+  readonly nodeArgs: readonly string[];
   readonly dsiBin: string;
   /** Environment of every child (NATS credentials and runtime settings travel here, not in argv). */
   readonly childEnv: NodeJS.ProcessEnv;
@@ -195,7 +197,7 @@ export class LocalCluster {
    * budget spent, a death is the cluster's failure.
    */
   #spawn(name: string, args: string[], replace?: (next: ManagedChild) => void, budget = new RestartBudget()): ManagedChild {
-    const child = spawnChild({ name, command: this.#o.node, args: [this.#o.dsiBin, ...args], env: this.#o.childEnv, stdio: ['ignore', 'inherit', 'inherit'], supervised: true }, this.#o.log);
+    const child = spawnChild({ name, command: this.#o.node, args: [...this.#o.nodeArgs, this.#o.dsiBin, ...args], env: this.#o.childEnv, stdio: ['ignore', 'inherit', 'inherit'], supervised: true }, this.#o.log);
     if (!replace) {
       this.#watch(child);
       return child;
