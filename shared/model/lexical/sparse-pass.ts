@@ -122,9 +122,7 @@ export class SparsePass {
     const scores = this.#scores;
     const touched = this.#touched;
     const count = this.#touchedCount;
-    const scratch = this.#scratch;
-    for (let k = 0; k < count; k++) scratch[k] = scores[touched[k]!]!;
-    const kth = kthLargest(scratch, count, limit);
+    const kth = this.#kthTouched(limit);
     const out: { id: number; score: number }[] = [];
     for (let k = 0; k < count; k++) {
       const d = touched[k]!;
@@ -202,21 +200,14 @@ export class SparsePass {
    * list by scoreOf and evidenceOf); the others take the rest.
    */
   #finishTouched(terms: readonly ResolvedTerm[], current: number, limit: number, rest: number): void {
-    const { offsets, docs, impacts } = this.index;
     const scores = this.#scores;
     const pass = this.#pass;
     const touched = this.#touched;
     // Terms are sorted by bound: the ones that can only lower a score are last.
     let split = 0;
     while (split < terms.length && terms[split]!.bound >= 0) split++;
-    for (let i = split; i < terms.length; i++) {
-      const { number: t, weight: w } = terms[i]!;
-      const end = offsets[t + 1]!;
-      for (let p = offsets[t]!; p < end; p++) if (pass[docs[p]!] === current) scores[docs[p]!]! += w * impacts[p]!;
-    }
-    const scratch = this.#scratch;
-    for (let k = 0; k < this.#touchedCount; k++) scratch[k] = scores[touched[k]!]!;
-    const kth = kthLargest(scratch, this.#touchedCount, limit);
+    this.#addToTouched(terms.slice(split), current);
+    const kth = this.#kthTouched(limit);
     // Float32 sums of the same terms in another order differ in their last bits: keep a margin.
     const floor = kth - rest - 1e-4 * (Math.abs(kth) + 1);
     let kept = 0;
@@ -227,6 +218,15 @@ export class SparsePass {
     }
     this.#touchedCount = kept;
     this.#addToTouched(terms.slice(0, split), current);
+  }
+
+  /** The k-th best score among the touched documents (−∞ when fewer are touched), found in a scratch copy. */
+  #kthTouched(k: number): number {
+    const scores = this.#scores;
+    const touched = this.#touched;
+    const scratch = this.#scratch;
+    for (let i = 0; i < this.#touchedCount; i++) scratch[i] = scores[touched[i]!]!;
+    return kthLargest(scratch, this.#touchedCount, k);
   }
 
   /** Adds terms to every touched document: from the terms' postings, or from the documents' term lists when those are shorter. */
