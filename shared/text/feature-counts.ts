@@ -42,7 +42,7 @@ export class FeatureCounts {
     this.#counts[slot] = by;
     this.#size++;
     if (this.#size >= this.#maxEntries) this.#dropRarest();
-    else if (this.#size * 2 > this.#keys.length) this.#resize(this.#keys.length * 2);
+    else if (this.#size * 2 > this.#keys.length) this.#rehash(this.#keys.length * 2, 0);
   }
 
   get(id: number): number {
@@ -62,19 +62,6 @@ export class FeatureCounts {
     return slot;
   }
 
-  #resize(capacity: number): void {
-    const keys = this.#keys;
-    const counts = this.#counts;
-    this.#keys = new Uint32Array(capacity);
-    this.#counts = new Uint32Array(capacity);
-    for (let slot = 0; slot < keys.length; slot++) {
-      if (counts[slot] === 0) continue;
-      const to = this.#slotOf(keys[slot]!);
-      this.#keys[to] = keys[slot]!;
-      this.#counts[to] = counts[slot]!;
-    }
-  }
-
   #dropRarest(): void {
     let dropBelow = 1;
     for (;;) {
@@ -83,18 +70,23 @@ export class FeatureCounts {
       if (left <= this.#maxEntries / 2) break;
       dropBelow *= 2;
     }
+    this.#rehash(this.#keys.length, dropBelow);
+    this.#undercount += dropBelow;
+  }
+
+  /** Moves every feature counted more than `above` times into new arrays of `capacity` slots. */
+  #rehash(capacity: number, above: number): void {
     const keys = this.#keys;
     const counts = this.#counts;
-    this.#keys = new Uint32Array(keys.length);
-    this.#counts = new Uint32Array(keys.length);
+    this.#keys = new Uint32Array(capacity);
+    this.#counts = new Uint32Array(capacity);
     this.#size = 0;
     for (let slot = 0; slot < keys.length; slot++) {
-      if (counts[slot]! <= dropBelow) continue;
+      if (counts[slot]! <= above) continue;
       const to = this.#slotOf(keys[slot]!);
       this.#keys[to] = keys[slot]!;
       this.#counts[to] = counts[slot]!;
       this.#size++;
     }
-    this.#undercount += dropBelow;
   }
 }
