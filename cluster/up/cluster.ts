@@ -66,8 +66,6 @@ export class LocalCluster {
   readonly #o: ClusterOptions;
   /** Expert processes by the group of shards they serve (its key: the shards joined by '+'), one per replica. */
   readonly #experts = new Map<string, { readonly shards: readonly string[]; readonly children: ManagedChild[] }>();
-  /** The group key of each shard served. */
-  readonly #groupOf = new Map<string, string>();
   #bus: Bus | undefined;
   /** Set once the cluster is up: from then on a child that dies is restarted rather than ending the cluster. */
   #ready = false;
@@ -135,15 +133,14 @@ export class LocalCluster {
     this.#ready = true;
     this.#watchRegistry = await registry.watch((change) => {
       if (change.kind !== 'shard' || this.#stopping) return;
-      if (change.record && !this.#groupOf.has(change.shard)) {
+      const key = this.#groupOf(change.shard);
+      if (change.record && key === undefined) {
         o.log.info({ shard: change.shard, topics: change.record.topics }, 'new shard in the registry: starting its experts');
         this.#startExperts([change.shard]);
-      } else if (!change.record && this.#groupOf.has(change.shard)) {
+      } else if (!change.record && key !== undefined) {
         o.log.info({ shard: change.shard }, 'shard removed from the registry: stopping its experts');
-        const key = this.#groupOf.get(change.shard)!;
         const group = this.#experts.get(key)!;
         this.#experts.delete(key);
-        for (const shard of group.shards) this.#groupOf.delete(shard);
         // The other shards of its processes get processes of their own before those stop (they drain what they were sent).
         const others = group.shards.filter((shard) => shard !== change.shard);
         if (others.length > 0) this.#startExperts(others);
@@ -170,6 +167,12 @@ export class LocalCluster {
     return this.#stopping;
   }
 
+  /** The key of the group of expert processes serving a shard; undefined when none does. */
+  #groupOf(shard: string): string | undefined {
+    for (const [key, group] of this.#experts) if (group.shards.includes(shard)) return key;
+    return undefined;
+  }
+
   #expertChildren(): ManagedChild[] {
     return [...this.#experts.values()].flatMap((group) => group.children);
   }
@@ -187,7 +190,6 @@ export class LocalCluster {
       }));
     }
     this.#experts.set(key, { shards, children });
-    for (const shard of shards) this.#groupOf.set(shard, key);
   }
 
   /**
