@@ -1,6 +1,6 @@
 import type { RoutedTopic } from '../bus/protocol.ts';
 import { selectTopics, type GatingModel, type RoutingOptions } from '../model/gating/gating-model.ts';
-import { featurize, type FeaturizerOptions } from '../text/featurizer.ts';
+import { featurizeQuery, type FeaturizerOptions } from '../text/featurizer.ts';
 
 /** Which topics to ask for a query, grouped by the shard that holds them (topics no shard holds are left out). */
 export interface RoutePlan {
@@ -24,7 +24,7 @@ export function planRoute(
   featurizer: Readonly<FeaturizerOptions>,
   lexicalBounds?: ReadonlyMap<number, number>,
 ): RoutePlan {
-  const logp = gating.route([gating.encoder.vocabulary.encode(featurize(text, featurizer))]);
+  const logp = gating.route([gating.encoder.vocabulary.encode(featurizeQuery(text, featurizer))]);
   const routed = selectTopics(logp, gating.topicIds, routing);
   if (lexicalBounds && routing.lexicalTopics) {
     const chosen = new Set(routed.map((t) => t.topic));

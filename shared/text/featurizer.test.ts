@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FEATURIZER, featurize, hashFeature, isBigram, normalize, tokenize } from './featurizer.ts';
+import { DEFAULT_FEATURIZER, featurize, featurizeQuery, hashFeature, isBigram, normalize, tokenize } from './featurizer.ts';
 
 describe('featurizer', () => {
   it('normalises width and case, and splits on anything but letters and digits', () => {
@@ -37,5 +37,14 @@ describe('featurizer', () => {
 
   it('yields an empty bag for text without words', () => {
     expect(featurize('  --- !!! ').ids.length).toBe(0);
+  });
+
+  it('featurizes a query once for the same text and options, and again when either changes', () => {
+    const first = featurizeQuery('gtk4 image viewer');
+    expect(featurizeQuery('gtk4 image viewer', { ...DEFAULT_FEATURIZER })).toBe(first);
+    expect(first).toEqual(featurize('gtk4 image viewer'));
+    const unigrams = featurizeQuery('gtk4 image viewer', { ...DEFAULT_FEATURIZER, bigrams: false });
+    expect(unigrams).toEqual(featurize('gtk4 image viewer', { ...DEFAULT_FEATURIZER, bigrams: false }));
+    expect(featurizeQuery('gtk3 image viewer')).toEqual(featurize('gtk3 image viewer'));
   });
 });

@@ -94,3 +94,16 @@ export function toBag(hashes: readonly number[]): FeatureBag {
 export function featurize(text: string, options: Readonly<FeaturizerOptions> = DEFAULT_FEATURIZER): FeatureBag {
   return toBag(featureHashes(tokenize(text, options.maxTokens), options));
 }
+
+let lastQuery: { text: string; bigrams: boolean; maxTokens: number; bag: FeatureBag } | undefined;
+
+/**
+ * featurize for a query: one search featurizes its text for the gating model and again in
+ * every shard it asks in the same process, so the last text's features are kept. The bag
+ * is shared: read it, never change it.
+ */
+export function featurizeQuery(text: string, options: Readonly<FeaturizerOptions> = DEFAULT_FEATURIZER): FeatureBag {
+  const { bigrams, maxTokens } = options;
+  if (lastQuery?.text !== text || lastQuery.bigrams !== bigrams || lastQuery.maxTokens !== maxTokens) lastQuery = { text, bigrams, maxTokens, bag: featurize(text, options) };
+  return lastQuery.bag;
+}

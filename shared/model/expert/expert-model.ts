@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { constrainedBeamSearch, type BeamHit, type BeamStart } from '../../decode/beam.ts';
 import type { DocIdTrie } from '../../docids/trie.ts';
-import { bagOf, encodeBatch, encodeOne, packFeatures, project, type EncoderWeights } from '../tower/encoder.ts';
-import { candidateLoss, dot, logSoftmaxInPlace, normalizeRows } from '../heads.ts';
+import { bagOf, columnsOf, encodeBatch, encodeOne, packFeatures, project, type EncoderWeights } from '../tower/encoder.ts';
+import { dot } from '../../util/dot.ts';
+import { candidateLoss, logSoftmaxInPlace, normalizeRows } from '../heads.ts';
 import { SparseTable, type AdamOptions } from '../sparse-table.ts';
 import type { EncodedFeatures } from '../../text/vocabulary.ts';
 
@@ -54,8 +55,8 @@ export interface ServingRows {
   readonly norms: Float32Array;
   /** The topic (first DocID component) of every node below the root. */
   readonly topicOf: Int32Array;
-  /** The text tower's mix, for encoding one query outside TensorFlow.js. */
-  readonly mix: Float32Array;
+  /** The text tower's mix by columns, for encoding one query outside TensorFlow.js (encodeOne). */
+  readonly mixColumns: Float32Array;
 }
 
 export class ExpertModel {
@@ -216,7 +217,7 @@ export class ExpertModel {
 
   /** One query's vector, as a search computes it (see encodeOne). */
   encodeQuery(item: EncodedFeatures): Float32Array {
-    return encodeOne(this.encoder, this.#servingState().mix, item);
+    return encodeOne(this.encoder, this.#servingState().mixColumns, item);
   }
 
   /**
@@ -265,7 +266,7 @@ export class ExpertModel {
       const topicOf = new Int32Array(trie.size).fill(-1);
       // Breadth-first numbering: a parent comes before its children.
       for (let n = 1; n < trie.size; n++) topicOf[n] = trie.depth[n] === 1 ? trie.label[n]! : topicOf[trie.parent[n]!]!;
-      this.#serving = { nodes, scale: this.scale.dataSync()[0]!, norms, topicOf, mix: this.encoder.mix.dataSync() as Float32Array };
+      this.#serving = { nodes, scale: this.scale.dataSync()[0]!, norms, topicOf, mixColumns: columnsOf(this.encoder.mix.dataSync() as Float32Array, dim) };
     }
     return this.#serving;
   }

@@ -1,11 +1,12 @@
 import { Scoring, type RoutedTopic, type ShardHit, type ShardQuery } from '../../bus/protocol.ts';
 import type { IndexConfig } from '../../config.ts';
 import { formatDocId } from '../../docids/build.ts';
-import { featurize } from '../../text/featurizer.ts';
+import { featurizeQuery } from '../../text/featurizer.ts';
 import { TopK } from '../../util/top-k.ts';
 import type { BeamStart } from '../../decode/beam.ts';
 import { FEATURE, FUSION_SIZE, fusedScore, type FusionWeights } from '../fusion/fusion.ts';
-import { dot, logSoftmaxInPlace } from '../heads.ts';
+import { logSoftmaxInPlace } from '../heads.ts';
+import { dot } from '../../util/dot.ts';
 import type { LoadedExpert } from './expert-store.ts';
 import type { SearchOptions } from './expert-model.ts';
 
@@ -61,8 +62,7 @@ export function findCandidates(expert: LoadedExpert, query: ShardQuery, config: 
   if (starts.length === 0) return { docs: new Int32Array(0), features: new Float32Array(0) };
   const { trie } = model;
   const rows = model.servingRows();
-  const dim = model.dim;
-  const vector = model.encodeQuery(model.encoder.vocabulary.encode(featurize(query.query, config.featurizer)));
+  const vector = model.encodeQuery(model.encoder.vocabulary.encode(featurizeQuery(query.query, config.featurizer)));
 
   const terms = query.lexical ?? { terms: [], weights: [], bound: 0 };
   const pass = lexicon.pass;
@@ -73,17 +73,18 @@ export function findCandidates(expert: LoadedExpert, query: ShardQuery, config: 
   for (const t of query.topics) topicLogp.set(t.topic, t.logp);
 
   const docs: number[] = [];
-  const mark = candidateMarks(expert);
+  const scratch = queryScratch(expert, vector);
+  const { seen, current } = scratch;
   for (const h of lexicalTop) {
-    mark.seen[h.id] = mark.current;
+    seen[h.id] = current;
     docs.push(h.id);
   }
   const lexicalCount = docs.length;
   if (query.scoring !== Scoring.lexical) {
     // Never fewer than the k asked for: a shard holding k documents in its likely clusters answers k.
-    for (const doc of likelyLeaves(expert, vector, starts, config.ranking.clusters, Math.max(config.ranking.semanticCandidates, query.k))) {
-      if (mark.seen[doc] === mark.current) continue;
-      mark.seen[doc] = mark.current;
+    for (const doc of likelyLeaves(expert, scratch, starts, config.ranking.clusters, Math.max(config.ranking.semanticCandidates, query.k))) {
+      if (seen[doc] === current) continue;
+      seen[doc] = current;
       docs.push(doc);
     }
   }
@@ -97,12 +98,12 @@ export function findCandidates(expert: LoadedExpert, query: ShardQuery, config: 
     const parent = trie.parent[leaf]!;
     const at = c * FUSION_SIZE;
     const lexical = pass.evidenceOf(d, names);
-    const leafDot = dot(vector, 0, rows.nodes, leaf * dim, dim);
+    const leafDot = scratch.dot(leaf);
     features[at + LEXICAL] = lexical;
     features[at + LEXICAL_SHARE] = lexical / bound;
     features[at + LEAF] = rows.scale * leafDot;
     features[at + LEAF_COSINE] = rows.norms[leaf]! > 0 ? leafDot / rows.norms[leaf]! : 0;
-    features[at + CLUSTER] = parent > 0 ? dot(vector, 0, rows.nodes, parent * dim, dim) : 0;
+    features[at + CLUSTER] = parent > 0 ? scratch.dot(parent) : 0;
     features[at + TOPIC] = topicLogp.get(rows.topicOf[leaf]!) ?? UNKNOWN_TOPIC_LOGP;
     features[at + LEXICAL_TOP] = c < lexicalCount ? 1 : 0;
     features[at + NAME_COVERAGE] = names.total > 0 ? names.matched / names.total : 0;
@@ -111,14 +112,52 @@ export function findCandidates(expert: LoadedExpert, query: ShardQuery, config: 
   return { docs: Int32Array.from(docs), features };
 }
 
-/** Per expert, which documents the current query already has as candidates: stamped, never cleared. */
-const MARKS = new WeakMap<LoadedExpert, { seen: Uint32Array; current: number }>();
+/**
+ * What one query has computed in one expert: which documents are already candidates, and
+ * the dot product of the query's vector with each node row read so far (the beam, the
+ * leaves and the candidates' features read many of the same rows). Stamped with the
+ * query's number rather than cleared; one per expert, reused by every query.
+ */
+class QueryScratch {
+  readonly seen: Uint32Array;
+  current = 0;
+  readonly #dots: Float32Array;
+  readonly #dotStamp: Uint32Array;
+  readonly #dim: number;
+  #rows: Float32Array = new Float32Array(0);
+  #vector: Float32Array = new Float32Array(0);
 
-function candidateMarks(expert: LoadedExpert): { seen: Uint32Array; current: number } {
-  let mark = MARKS.get(expert);
-  if (!mark) MARKS.set(expert, (mark = { seen: new Uint32Array(expert.docIds.length), current: 0 }));
-  mark.current++;
-  return mark;
+  constructor(docs: number, nodes: number, dim: number) {
+    this.seen = new Uint32Array(docs);
+    this.#dots = new Float32Array(nodes);
+    this.#dotStamp = new Uint32Array(nodes);
+    this.#dim = dim;
+  }
+
+  /** A new query: its vector, and the expert's node rows as they are now (a retrain replaces them). */
+  begin(vector: Float32Array, rows: Float32Array): void {
+    this.current++;
+    this.#vector = vector;
+    this.#rows = rows;
+  }
+
+  /** The query vector · node's row. */
+  dot(node: number): number {
+    if (this.#dotStamp[node] === this.current) return this.#dots[node]!;
+    this.#dotStamp[node] = this.current;
+    return (this.#dots[node] = dot(this.#vector, 0, this.#rows, node * this.#dim, this.#dim));
+  }
+}
+
+const SCRATCH = new WeakMap<LoadedExpert, QueryScratch>();
+
+function queryScratch(expert: LoadedExpert, vector: Float32Array): QueryScratch {
+  const { model } = expert;
+  const rows = model.servingRows().nodes;
+  let scratch = SCRATCH.get(expert);
+  if (!scratch) SCRATCH.set(expert, (scratch = new QueryScratch(expert.docIds.length, model.trie.size, model.dim)));
+  scratch.begin(vector, rows);
+  return scratch;
 }
 
 /**
@@ -126,17 +165,16 @@ function candidateMarks(expert: LoadedExpert): { seen: Uint32Array; current: num
  * which the `leafCount` most likely (log P(cluster) + the log-softmax of the
  * leaf among its siblings, as the DocID decodes) are ranked jointly with the lexical ones.
  */
-function likelyLeaves(expert: LoadedExpert, vector: Float32Array, starts: readonly BeamStart[], clusterCount: number, leafCount: number): number[] {
+function likelyLeaves(expert: LoadedExpert, scratch: QueryScratch, starts: readonly BeamStart[], clusterCount: number, leafCount: number): number[] {
   const { model } = expert;
   const { trie } = model;
   const rows = model.servingRows();
-  const dim = model.dim;
   const best = new TopK(leafCount);
-  for (const cluster of likelyClusters(expert, vector, starts, clusterCount)) {
+  for (const cluster of likelyClusters(expert, scratch, starts, clusterCount)) {
     const first = trie.firstChild[cluster.node]!;
     const count = trie.childCount[cluster.node]!;
     const logits = new Float32Array(count);
-    for (let c = 0; c < count; c++) logits[c] = rows.scale * dot(vector, 0, rows.nodes, (first + c) * dim, dim);
+    for (let c = 0; c < count; c++) logits[c] = rows.scale * scratch.dot(first + c);
     logSoftmaxInPlace(logits);
     for (let c = 0; c < count; c++) if (trie.doc[first + c]! >= 0) best.push(trie.doc[first + c]!, cluster.logp + logits[c]!);
   }
@@ -148,11 +186,10 @@ function likelyLeaves(expert: LoadedExpert, vector: Float32Array, starts: readon
  * `width` most likely nodes whose children are leaves (log P(topic) + the log-softmax of
  * each level below it), best first.
  */
-function likelyClusters(expert: LoadedExpert, vector: Float32Array, starts: readonly BeamStart[], width: number): { node: number; logp: number }[] {
+function likelyClusters(expert: LoadedExpert, scratch: QueryScratch, starts: readonly BeamStart[], width: number): { node: number; logp: number }[] {
   const { model } = expert;
   const { trie } = model;
   const rows = model.servingRows();
-  const dim = model.dim;
   const clusters = new TopK(width);
   let frontier = starts.map((s) => ({ node: s.node, logp: s.logp }));
   while (frontier.length > 0) {
@@ -169,7 +206,7 @@ function likelyClusters(expert: LoadedExpert, vector: Float32Array, starts: read
         continue;
       }
       const scores = new Float32Array(count);
-      for (let c = 0; c < count; c++) scores[c] = rows.scale * dot(vector, 0, rows.nodes, (first + c) * dim, dim);
+      for (let c = 0; c < count; c++) scores[c] = rows.scale * scratch.dot(first + c);
       logSoftmaxInPlace(scores);
       for (let c = 0; c < count; c++) next.push(first + c, logp + scores[c]!);
     }
@@ -183,7 +220,7 @@ function decodeSemantic(expert: LoadedExpert, query: ShardQuery, config: ExpertS
   const { model } = expert;
   const starts = topicStarts(expert, query.topics);
   if (starts.length === 0) return [];
-  const vector = model.encode([model.encoder.vocabulary.encode(featurize(query.query, config.featurizer))]);
+  const vector = model.encode([model.encoder.vocabulary.encode(featurizeQuery(query.query, config.featurizer))]);
   return model.search(vector, 0, starts, beamFor(query.k, config.decode.beamWidth)).map((hit) => hitOf(expert, hit.doc, hit.logp));
 }
 

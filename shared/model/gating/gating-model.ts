@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { bagOf, encodeBatch, encodeOne, packFeatures, project, type EncoderWeights } from '../tower/encoder.ts';
-import { dot, groupLoss, logSoftmaxInPlace, normalizeRows, pickedLoss, sharedLogProbs } from '../heads.ts';
+import { bagOf, columnsOf, encodeBatch, encodeOne, packFeatures, project, type EncoderWeights } from '../tower/encoder.ts';
+import { groupLoss, logSoftmaxInPlace, normalizeRows, pickedLoss, sharedLogProbs } from '../heads.ts';
 import type { AdamOptions } from '../sparse-table.ts';
 import type { EncodedFeatures } from '../../text/vocabulary.ts';
 import type { RoutedTopic } from '../../bus/protocol.ts';
@@ -41,7 +41,7 @@ export class GatingModel {
    * sure of itself than it should be next to them: set after training (IndexConfig.gating.topicPower).
    */
   topicPower: number;
-  #serving: { topics: Float32Array; scale: number; mix: Float32Array } | undefined;
+  #serving: GatingServing | undefined;
 
   constructor(encoder: EncoderWeights, topicLabels: Int32Array, topics: Float32Array, scale: number, topicPower = 1) {
     this.encoder = encoder;
@@ -71,7 +71,7 @@ export class GatingModel {
     tf.tidy(() => {
       this.topics.assign(tf.add(this.topics, tf.tensor2d(delta, this.topics.shape)));
     });
-    this.#serving = undefined;
+    this.#dropServing();
     return anchors;
   }
 
@@ -113,7 +113,7 @@ export class GatingModel {
     });
     this.encoder.table.accumulateBag(features.rows, features.weights, features.offsets, gradH0);
     this.encoder.table.applyAdam(sparse);
-    this.#serving = undefined;
+    this.#dropServing();
     return loss;
   }
 
@@ -124,31 +124,67 @@ export class GatingModel {
     const rows = this.topicLabels.length;
     const topics = this.topicIds.length;
     // One query (every search) is encoded in plain JavaScript: TensorFlow.js's dispatch costs more than the product.
-    const queries = items.length === 1 ? encodeOne(this.encoder, serving.mix, items[0]!) : encodeBatch(this.encoder, items);
-    const scores = new Float32Array(rows);
+    const queries = items.length === 1 ? encodeOne(this.encoder, serving.mixColumns, items[0]!) : encodeBatch(this.encoder, items);
     const out = new Float32Array(items.length * topics);
-    for (let q = 0; q < items.length; q++) {
-      for (let r = 0; r < rows; r++) scores[r] = serving.scale * dot(queries, q * dim, serving.topics, r * dim, dim);
-      logSoftmaxInPlace(scores);
-      const topic = out.subarray(q * topics, (q + 1) * topics);
-      for (let r = 0; r < rows; r++) topic[this.#topicOfRow[r]!]! += Math.exp(scores[r]!);
-      for (let t = 0; t < topics; t++) topic[t] = this.topicPower * Math.log(topic[t]!);
-      if (this.topicPower !== 1) logSoftmaxInPlace(topic);
+    for (let start = 0; start < items.length; start += ROUTE_CHUNK) {
+      const count = Math.min(ROUTE_CHUNK, items.length - start);
+      // Every prototype row against the queries in one product: rows grow with the collection
+      // (one per 64 documents), and on wasm this is several times faster than dot products in JavaScript.
+      let products: Float32Array = new Float32Array(0);
+      tf.tidy(() => {
+        products = tf.matMul(tf.tensor2d(queries.subarray(start * dim, (start + count) * dim), [count, dim]), serving.topicColumns).dataSync() as Float32Array;
+      });
+      for (let q = 0; q < count; q++) {
+        const scores = products.subarray(q * rows, (q + 1) * rows);
+        for (let r = 0; r < rows; r++) scores[r]! *= serving.scale;
+        logSoftmaxInPlace(scores);
+        const topic = out.subarray((start + q) * topics, (start + q + 1) * topics);
+        for (let r = 0; r < rows; r++) topic[this.#topicOfRow[r]!]! += Math.exp(scores[r]!);
+        for (let t = 0; t < topics; t++) topic[t] = this.topicPower * Math.log(topic[t]!);
+        if (this.topicPower !== 1) logSoftmaxInPlace(topic);
+      }
     }
     return out;
   }
 
   dispose(): void {
+    this.#dropServing();
     this.encoder.mix.dispose();
     this.topics.dispose();
     this.scale.dispose();
   }
 
-  #servingState(): { topics: Float32Array; scale: number; mix: Float32Array } {
-    this.#serving ??= { topics: normalizeRows(this.topics.dataSync() as Float32Array, this.dim), scale: this.scale.dataSync()[0]!, mix: this.encoder.mix.dataSync() as Float32Array };
+  #servingState(): GatingServing {
+    if (!this.#serving) {
+      const dim = this.dim;
+      const rows = this.topicLabels.length;
+      const normalized = normalizeRows(this.topics.dataSync() as Float32Array, dim);
+      this.#serving = {
+        topicColumns: tf.tidy(() => tf.transpose(tf.tensor2d(normalized, [rows, dim]))) as tf.Tensor2D,
+        scale: this.scale.dataSync()[0]!,
+        mixColumns: columnsOf(this.encoder.mix.dataSync() as Float32Array, dim),
+      };
+    }
     return this.#serving;
   }
+
+  #dropServing(): void {
+    this.#serving?.topicColumns.dispose();
+    this.#serving = undefined;
+  }
 }
+
+/** What route() reads, computed once after training or loading. */
+interface GatingServing {
+  /** The normalised prototype rows as columns (dim × rows): a plain matMul, which wasm runs far faster than a transposed one. */
+  readonly topicColumns: tf.Tensor2D;
+  readonly scale: number;
+  /** The text tower's mix by columns (encodeOne). */
+  readonly mixColumns: Float32Array;
+}
+
+/** Queries routed per product: bounds the scores held at once (queries × prototype rows). */
+const ROUTE_CHUNK = 256;
 
 /** Normalised mean encoding of each prototype row's documents. */
 export function prototypeAnchors(encoder: EncoderWeights, rows: number, docFeatures: readonly EncodedFeatures[], docTopicRows: Int32Array): Float32Array {

@@ -90,6 +90,31 @@ describe('sparse pass', () => {
   });
 });
 
+describe('evidenceOf', () => {
+  it('gives the exact score and how many of the name terms the query has, for documents the pass touched and for the others', () => {
+    const docs = Array.from({ length: 120 }, (_, i) => ({ title: i % 3 === 0 ? `foo${i % 5 === 0 ? '-doc' : ''}` : `libbar${i}-dev`, text: `words ${i % 4 === 0 ? 'foo' : 'bar'} tool${i % 9}` }));
+    const { stats, index } = build(docs);
+    const head = new QueryHead(stats);
+    const pass = SparsePass.withHead(index, head);
+    const query = head.queryTerms(queryWords('foo documentation tool3'));
+    const weightOf = new Map(Array.from(query.ids, (id, i) => [id, query.weights[i]!]));
+    const exact = new Map(pass.run(query, 1000).map((h) => [h.id, h.score]));
+    pass.run(query, 3);
+    const names = { matched: 0, total: 0 };
+    for (let d = 0; d < docs.length; d++) {
+      expect(pass.evidenceOf(d, names)).toBeCloseTo(exact.get(d) ?? pass.priors[d]!, 5);
+      let matched = 0;
+      let total = 0;
+      for (let p = index.docOffsets[d]!; p < index.docOffsets[d + 1]!; p++) {
+        if (index.docFields[p] !== Field.name) continue;
+        total++;
+        if ((weightOf.get(index.terms[index.docTerms[p]!]!) ?? 0) > 0) matched++;
+      }
+      expect(names).toEqual({ matched, total });
+    }
+  });
+});
+
 describe('query head training', () => {
   it('learns that "documentation" asks for the -doc package and "headers" for -dev, which BM25 cannot tell apart', () => {
     // Training pairs over families like the test's: foo / foo-doc / libfoo-dev, for many foos.

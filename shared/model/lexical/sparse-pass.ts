@@ -94,14 +94,22 @@ export class SparsePass {
     const remaining = new Float64Array(terms.length + 1);
     for (let i = terms.length - 1; i >= 0; i--) remaining[i] = remaining[i + 1]! + Math.max(0, terms[i]!.bound);
     let count = 0;
+    // Postings walked since the stop rule was last tested: a test scans the touched documents,
+    // so it is tried again only once walking on would cost as much (stopping later is as exact).
+    let walked = 0;
     let i = 0;
     for (; i < terms.length; i++) {
+      const { number: t, weight: w } = terms[i]!;
+      const start = offsets[t]!;
+      const end = offsets[t + 1]!;
       // Worth finding the k-th score only once the terms done could have lifted it above what the rest can add.
       const reachable = remaining[0]! - remaining[i]!;
-      if (limit > 0 && count >= limit && reachable >= remaining[i]! && countAtLeast(scores, touched, count, this.#maxPrior + remaining[i]!, limit)) break;
-      const { number: t, weight: w } = terms[i]!;
-      const end = offsets[t + 1]!;
-      for (let p = offsets[t]!; p < end; p++) {
+      if (limit > 0 && count >= limit && reachable >= remaining[i]! && walked + end - start >= count) {
+        walked = 0;
+        if (countAtLeast(scores, touched, count, this.#maxPrior + remaining[i]!, limit)) break;
+      }
+      walked += end - start;
+      for (let p = start; p < end; p++) {
         const d = docs[p]!;
         if (pass[d] !== current) {
           pass[d] = current;
@@ -143,31 +151,22 @@ export class SparsePass {
    * The last query's exact score of a document, as scoreOf, and in `names` how many of its
    * name terms the query has (directly or by a translation), of how many: a name with parts
    * the query never mentions ("foo-dbg" for "foo library") is a near-duplicate it did not
-   * ask for. One walk of the document's term list.
+   * ask for. Read from its name terms alone (a touched document's score is known).
    */
   evidenceOf(doc: number, names: { matched: number; total: number }): number {
-    const { docOffsets, docTerms, docFields, docImpacts } = this.index;
-    const touched = this.#pass[doc] === this.#current;
-    const numbers = this.#queryNumbers;
-    const weights = this.#queryWeights;
-    const count = this.#queryCount;
-    let score = touched ? this.#scores[doc]! : this.#priors[doc]!;
+    const { nameOffsets, nameTerms } = this.index;
+    const stamp = this.#queryStamp;
+    const weight = this.#queryWeight;
+    const current = this.#current;
     let matched = 0;
-    let total = 0;
-    let q = 0;
-    const end = docOffsets[doc + 1]!;
-    for (let p = docOffsets[doc]!; p < end; p++) {
-      const t = docTerms[p]!;
-      while (q < count && numbers[q]! < t) q++;
-      const w = q < count && numbers[q] === t ? weights[q]! : 0;
-      if (w !== 0 && !touched) score += w * docImpacts[p]!;
-      if (docFields[p] !== Field.name) continue;
-      total++;
-      if (w > 0) matched++;
+    const end = nameOffsets[doc + 1]!;
+    for (let p = nameOffsets[doc]!; p < end; p++) {
+      const t = nameTerms[p]!;
+      if (stamp[t] === current && weight[t]! > 0) matched++;
     }
     names.matched = matched;
-    names.total = total;
-    return score;
+    names.total = end - nameOffsets[doc]!;
+    return this.scoreOf(doc);
   }
 
   /** Resolves the query's terms here, strongest first; returns the pass number. */

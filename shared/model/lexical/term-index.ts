@@ -23,6 +23,9 @@ export class TermIndex {
   readonly docTerms: Int32Array;
   readonly docImpacts: Float32Array;
   readonly docFields: Uint8Array;
+  /** Name terms of document d: nameTerms[nameOffsets[d] .. nameOffsets[d + 1]) (term numbers ascending), the few a search reads per candidate. */
+  readonly nameOffsets: Int32Array;
+  readonly nameTerms: Int32Array;
 
   constructor(parts: {
     terms: Uint32Array;
@@ -47,6 +50,17 @@ export class TermIndex {
       let max = 0;
       for (let p = this.offsets[t]!; p < this.offsets[t + 1]!; p++) if (this.impacts[p]! > max) max = this.impacts[p]!;
       this.maxImpacts[t] = max;
+    }
+    const documents = this.docOffsets.length - 1;
+    this.nameOffsets = new Int32Array(documents + 1);
+    for (let d = 0; d < documents; d++) {
+      let names = 0;
+      for (let p = this.docOffsets[d]!; p < this.docOffsets[d + 1]!; p++) if (this.docFields[p] === Field.name) names++;
+      this.nameOffsets[d + 1] = this.nameOffsets[d]! + names;
+    }
+    this.nameTerms = new Int32Array(this.nameOffsets[documents]!);
+    for (let d = 0, n = 0; d < documents; d++) {
+      for (let p = this.docOffsets[d]!; p < this.docOffsets[d + 1]!; p++) if (this.docFields[p] === Field.name) this.nameTerms[n++] = this.docTerms[p]!;
     }
   }
 

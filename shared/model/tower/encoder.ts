@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EncodedFeatures, Vocabulary } from '../../text/vocabulary.ts';
 import { SparseTable } from '../sparse-table.ts';
+import { dot } from '../../util/dot.ts';
 
 /**
  * The text tower every model shares in shape (each model owns its own weights):
@@ -87,22 +88,28 @@ export function encodeBatch(weights: EncoderWeights, items: readonly EncodedFeat
 /**
  * One text's unit vector, normalize(h0 + h0·W), in plain JavaScript: at query time a
  * single dim × dim product costs less than handing it to TensorFlow.js (on wasm, the
- * dispatch alone takes longer). `mix` is W's values, read once (row-major, dim × dim).
+ * dispatch alone takes longer). `mixColumns` is W transposed (see columnsOf): each output
+ * is then one dot product, about twice as fast here as adding h0's rows of W one by one.
  */
-export function encodeOne(weights: EncoderWeights, mix: Float32Array, item: EncodedFeatures): Float32Array {
+export function encodeOne(weights: EncoderWeights, mixColumns: Float32Array, item: EncodedFeatures): Float32Array {
   const dim = weights.table.dim;
   const h0 = new Float32Array(dim);
   weights.table.bag(item.rows, item.weights, Int32Array.of(0, item.rows.length), h0);
-  const h = Float32Array.from(h0);
-  for (let i = 0; i < dim; i++) {
-    const x = h0[i]!;
-    if (x === 0) continue;
-    const row = i * dim;
-    for (let j = 0; j < dim; j++) h[j]! += x * mix[row + j]!;
-  }
+  const h = new Float32Array(dim);
   let norm = 0;
-  for (let j = 0; j < dim; j++) norm += h[j]! * h[j]!;
+  for (let j = 0; j < dim; j++) {
+    const x = h0[j]! + dot(h0, 0, mixColumns, j * dim, dim);
+    h[j] = x;
+    norm += x * x;
+  }
   const scale = 1 / (Math.sqrt(norm) + 1e-6);
   for (let j = 0; j < dim; j++) h[j]! *= scale;
   return h;
+}
+
+/** A square row-major matrix's columns, one after another (its transpose): what encodeOne reads. */
+export function columnsOf(matrix: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(dim * dim);
+  for (let i = 0; i < dim; i++) for (let j = 0; j < dim; j++) out[j * dim + i] = matrix[i * dim + j]!;
+  return out;
 }

@@ -9,7 +9,7 @@ import { featurize } from '../../text/featurizer.ts';
 import { VocabularyBuilder } from '../../text/vocabulary.ts';
 import { mulberry32 } from '../../util/random.ts';
 import { initBackend } from '../backend.ts';
-import { createEncoderWeights, encodeBatch, type EncoderWeights } from './encoder.ts';
+import { columnsOf, createEncoderWeights, encodeBatch, encodeOne, type EncoderWeights } from './encoder.ts';
 import { loadTower, saveTower } from './encoder-store.ts';
 import { pretrainEncoder } from './train-encoder.ts';
 import { fullView, tokenizeDoc } from '../views.ts';
@@ -60,6 +60,20 @@ describe('pretrainEncoder', () => {
     expect(nearestIsOwn(encoder)).toBeGreaterThan(0.9);
     expect(training.losses.at(-1)!).toBeLessThan(training.losses[0]!);
     before.mix.dispose();
+    encoder.mix.dispose();
+  });
+
+  it('encodes one query in plain JavaScript as the batched TensorFlow.js path does', async () => {
+    await initBackend({ prefer: 'cpu' });
+    const vocab = vocabulary();
+    const { encoder } = await pretrainEncoder({ docs, queries }, vocab, { ...config, encoder: { ...config.encoder, epochs: 2 } }, silent);
+    const items = queries.slice(0, 6).map((q) => encoder.vocabulary.encode(q.bag));
+    const batch = encodeBatch(encoder, items);
+    const columns = columnsOf(encoder.mix.dataSync() as Float32Array, config.dim);
+    items.forEach((item, i) => {
+      const one = encodeOne(encoder, columns, item);
+      one.forEach((v, k) => expect(v).toBeCloseTo(batch[i * config.dim + k]!, 5));
+    });
     encoder.mix.dispose();
   });
 
