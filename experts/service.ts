@@ -60,6 +60,8 @@ export class ExpertService {
   #inflight = 0;
   #served = 0;
   #draining = false;
+  /** Out of rotation for a while (a new model loading in this process): heartbeats say draining, requests are still answered. */
+  #resting = false;
   /** Settles when the last queued request is answered; the next one waits for it. */
   #queueTail: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
@@ -115,7 +117,25 @@ export class ExpertService {
   }
 
   stats(): ExpertServiceStats {
-    return { inflight: this.#inflight, served: this.#served, draining: this.#draining };
+    return { inflight: this.#inflight, served: this.#served, draining: this.#draining || this.#resting };
+  }
+
+  /**
+   * Takes this replica out of rotation: heartbeats say it is draining (routers stop
+   * choosing it), and this resolves once every request already here is answered. It keeps
+   * answering whatever still arrives (a router that has not seen the heartbeat yet, the
+   * shard's queue group) until stepBack().
+   */
+  async stepAside(): Promise<void> {
+    this.#resting = true;
+    this.#heartbeat();
+    while (this.#inflight > 0) await this.#queueTail;
+  }
+
+  /** Back in rotation: the next heartbeat, sent now, says so. */
+  stepBack(): void {
+    this.#resting = false;
+    this.#heartbeat();
   }
 
   /** Subscribes, waits until the server has the subscriptions (so a request sent after this resolves finds us), and starts the heartbeat. */
@@ -211,7 +231,7 @@ export class ExpertService {
   }
 
   #heartbeat(): void {
-    const beat: Heartbeat = { ...this.#identity, version: this.#serving.version, docs: this.#serving.docs, inflight: this.#inflight, served: this.#served, draining: this.#draining };
+    const beat: Heartbeat = { ...this.#identity, version: this.#serving.version, docs: this.#serving.docs, inflight: this.#inflight, served: this.#served, draining: this.#draining || this.#resting };
     try {
       this.#opts.bus.publish(this.#subjects.heartbeat, encode(beat));
     } catch (error) {

@@ -4,6 +4,7 @@ import type { ShardRecord, ShardVersion } from '../shared/registry/records.ts';
 import type { Registry } from '../shared/registry/registry.ts';
 import type { LoadedExpert } from '../shared/model/expert/expert-store.ts';
 import { fetchShardModel, type ShardModelFetch } from './fetch-model.ts';
+import type { Rotation } from './rotation.ts';
 
 export interface ShardFollowerOptions {
   readonly registry: Registry;
@@ -15,6 +16,8 @@ export interface ShardFollowerOptions {
   readonly log: Logger;
   /** How often the record is also read directly, in case a watch missed a change (e.g. across a NATS restart). */
   readonly reconcileMs?: number;
+  /** Takes this process out of rotation while a new version loads (when not given, it loads while serving). */
+  readonly rotation?: Pick<Rotation, 'aside'>;
   /** Tests replace the fetch to observe or delay it. */
   readonly fetch?: ShardModelFetch;
 }
@@ -84,6 +87,12 @@ export class ShardFollower {
     const wanted = record.current;
     if (wanted.model.sha256 === this.#served.model.sha256 && wanted.version === this.#served.version) return;
     if (versionKey(wanted) === this.#refused) return;
+    const load = () => this.#load(wanted);
+    await (this.#o.rotation ? this.#o.rotation.aside(this.#o.shard, wanted.version, load) : load());
+  }
+
+  /** Fetches, checks and loads a version, and swaps it in; a version that fails is refused until the registry names another. */
+  async #load(wanted: ShardVersion): Promise<void> {
     const started = performance.now();
     let expert: LoadedExpert;
     try {

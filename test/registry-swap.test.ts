@@ -108,6 +108,32 @@ describe('a cluster started from the registry alone', () => {
     await registry.publishShard('s1', [1, 3], republished(good, 'good again'));
     await waitFor(async () => (await shardStatus()).find((s) => s.id === 's1')!.version === 4, 20_000);
   });
+
+  it('with two replicas, they load a new version in turns, each out of rotation meanwhile: no failed or degraded answer', async () => {
+    const second = processes.spawnDsi(['expert', '--shard', 's0', '--nats', nats.url]);
+    await waitFor(async () => (await shardStatus()).find((s) => s.id === 's0')!.live_replicas === 2, 30_000);
+    const current = (await registry.shard('s0')).current;
+    let to = 0;
+    const { outcomes } = await withTraffic(async () => {
+      to = (await registry.publishShard('s0', [0, 2], republished(current, 'two replicas'))).current.version;
+      await waitFor(async () => {
+        const s0 = (await shardStatus()).find((s) => s.id === 's0')!;
+        return s0.live_replicas === 2 && s0.replicas.every((r) => r.version === to);
+      }, 30_000);
+    });
+    expectNoFailures(outcomes);
+    // Each replica was out of rotation for its own load, one after the other.
+    const windows = [experts.s0!, second].map((p) => {
+      const logs = p.logs();
+      const aside = logs.find((l) => l.msg === 'out of rotation to load a new model' && l.version === to);
+      const back = logs.find((l) => l.msg === 'back in rotation' && l.version === to);
+      expect(aside && back, JSON.stringify(logs.slice(-5))).toBeTruthy();
+      return [Number(aside!.time), Number(back!.time)] as const;
+    });
+    windows.sort((a, b) => a[0] - b[0]);
+    expect(windows[0]![1]).toBeLessThanOrEqual(windows[1]![0]);
+    await second.stop();
+  }, 60_000);
 });
 
 function republished(version: ShardVersion, note: string): Omit<ShardVersion, 'version'> {
@@ -138,6 +164,8 @@ function expectSwitchedTo(outcomes: Outcome[], shard: string, version: number): 
   expect(later.filter((o) => o.versions[shard] !== version)).toEqual([]);
 }
 
-async function shardStatus(): Promise<{ id: string; version: number | null; published_version: number; live_replicas: number }[]> {
-  return ((await (await fetch(`${base}/v1/shards`)).json()) as { shards: { id: string; version: number | null; published_version: number; live_replicas: number }[] }).shards;
+type ShardRow = { id: string; version: number | null; published_version: number; live_replicas: number; replicas: { version: number }[] };
+
+async function shardStatus(): Promise<ShardRow[]> {
+  return ((await (await fetch(`${base}/v1/shards`)).json()) as { shards: ShardRow[] }).shards;
 }

@@ -15,6 +15,7 @@ import type { Logger } from '../../shared/log.ts';
 import { Registry } from '../../shared/registry/registry.ts';
 import { newReplicaId } from '../../experts/replica-id.ts';
 import { ExpertService } from '../../experts/service.ts';
+import { Rotation } from '../../experts/rotation.ts';
 import { parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress } from './nats-flags.ts';
 import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
@@ -42,11 +43,14 @@ export const expertCommand: Command = {
     const modelBus = locals ? undefined : await connectBus({ ...nats, name: `dsi-expert-${shardIds.join('+')}-${replica}-models`, log });
     const stop = stopSignal(ctx.env);
     const serving: { served: ServedShard; service: ExpertService; follower?: ShardFollower }[] = [];
+    // Registry mode: new versions load with this process out of rotation, its replicas taking turns with their peers'.
+    const rotation = locals ? undefined : new Rotation({ bus, replica, shards: shardIds, members: () => serving.map((s) => s.service), log });
+    rotation?.start();
     try {
       for (const [i, shardId] of shardIds.entries()) {
         const served = locals ? await loadLocalShard(locals[i]!) : await loadRegistryShard(modelBus!, nats, shardId, log);
         const service = new ExpertService({ expert: served.expert, shard: served.entry, config: served.config, bus, replica, version: served.version, log });
-        const follower = served.follow?.(service);
+        const follower = served.follow?.(service, rotation);
         serving.push({ served, service, follower });
         await service.start();
         await follower?.start();
@@ -61,7 +65,7 @@ export const expertCommand: Command = {
           await follower?.stop();
           await service.stop();
         }),
-      );
+      ).then(() => rotation?.stop());
       // With dsi up gone its nats-server is going too: drain what still can be, without waiting on a server that will not answer.
       if (reason === 'supervisor gone') await settleWithin(draining, SUPERVISOR_DRAIN_MS);
       else await draining;
@@ -86,7 +90,7 @@ interface ServedShard {
   config: IndexConfig;
   version: number;
   /** Registry mode: what keeps the service on the shard's current version. */
-  follow?: (service: ExpertService) => ShardFollower;
+  follow?: (service: ExpertService, rotation?: Rotation) => ShardFollower;
 }
 
 async function localShardEntry(indexDir: string, shardId: string): Promise<{ indexDir: string; manifest: Manifest; shard: ShardEntry }> {
@@ -115,6 +119,6 @@ async function loadRegistryShard(bus: Bus, nats: BusAddress, shardId: string, lo
     config: index.config,
     version: record.current.version,
     // Later versions arrive while serving: they are fetched and checked in a worker thread.
-    follow: (service) => new ShardFollower({ registry, shard: shardId, target: service, serving: record.current, log, fetch: fetchShardModelInWorker(nats) }),
+    follow: (service, rotation) => new ShardFollower({ registry, shard: shardId, target: service, serving: record.current, log, rotation, fetch: fetchShardModelInWorker(nats) }),
   };
 }

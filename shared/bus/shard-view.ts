@@ -75,6 +75,11 @@ export class ShardView {
     for (const id of shards) this.#shards.set(id, { replicas: new Map(), turn: 0 });
   }
 
+  /** After how long without a heartbeat a replica counts as gone. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
   get shards(): string[] {
     return [...this.#shards.keys()];
   }
