@@ -59,7 +59,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ro
       if (!window) latency.set(shard, (window = new LatencyWindow(config.latencyWindow)));
       window.record(ms);
     }, { deadlineMs: config.deadlineMs });
-    const search = new SearchService(source, new Engine(source, searcher), log);
+    const search = new SearchService(new Engine(source, searcher), log);
     search.warmUp();
     if (source instanceof RegistryCatalog) {
       source.onChange((next) => view.track(next.shards.map((s) => s.id)));
