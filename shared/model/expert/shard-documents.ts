@@ -41,10 +41,6 @@ export class ShardDocuments implements ShardTitles {
     return { ...expert, documents: new ShardDocuments(titles, texts, numberOf, expert.model.trie) };
   }
 
-  get size(): number {
-    return this.titles.length;
-  }
-
   /** The record of a document of this shard; undefined for any other id. */
   record(id: string): DocRecord | undefined {
     const doc = this.#numberOf.get(id);
