@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import type { IndexConfig } from '../shared/config.ts';
-import { INDEX_LAYOUT, openIndex, shardDirOf, verifyIndex } from '../shared/artifact/index-artifact.ts';
+import { INDEX_LAYOUT, openIndex, readDocRecords, shardDirOf, verifyIndex } from '../shared/artifact/index-artifact.ts';
 import type { Manifest } from '../shared/artifact/manifest.ts';
 import type { RoutedTopic, Scoring } from '../shared/bus/protocol.ts';
 import type { GatingModel } from '../shared/model/gating/gating-model.ts';
 import { loadRoutingModels } from '../shared/model/gating/gating-store.ts';
 import type { QueryHead } from '../shared/model/lexical/query-head.ts';
 import { loadExpert, type LoadedExpert } from '../shared/model/expert/expert-store.ts';
+import { attachTitles } from '../shared/model/expert/shard-documents.ts';
 import { Engine, type EngineHit, type RoutingSource } from '../shared/search/engine.ts';
 import { InProcessSearcher } from '../shared/search/in-process-searcher.ts';
 import { shardOfTopicMap } from '../shared/search/route.ts';
@@ -40,13 +41,14 @@ export class LocalIndex {
     this.engine = new Engine(this.routing, new InProcessSearcher(experts, config));
   }
 
-  /** Loads an index after checking its manifest and every file's checksum. */
+  /** Loads an index after checking its manifest and every file's checksum; each expert titles its hits, as expert processes do. */
   static async open(dir: string): Promise<{ index: LocalIndex; manifest: Manifest }> {
     const manifest = await openIndex(dir);
     await verifyIndex(dir, manifest);
     const routing = await loadRoutingModels(join(dir, INDEX_LAYOUT.gating));
+    const records = await readDocRecords(dir);
     const experts = new Map<string, LoadedExpert>();
-    for (const shard of manifest.shards) experts.set(shard.id, await loadExpert(join(dir, shardDirOf(shard.id))));
+    for (const shard of manifest.shards) experts.set(shard.id, await attachTitles(await loadExpert(join(dir, shardDirOf(shard.id))), records, join(dir, INDEX_LAYOUT.docs)));
     return { index: new LocalIndex(manifest.config, routing, manifest, experts), manifest };
   }
 

@@ -4,22 +4,25 @@ import type { Bus, BusMessage, BusSubscription } from '../shared/bus/connection.
 import { encode } from '../shared/bus/codec.ts';
 import { decodeMessage } from '../shared/bus/decode-message.ts';
 import {
+  DocRequestSchema,
   HEARTBEAT_INTERVAL_MS,
   PROTOCOL_VERSION,
   SearchRequestSchema,
   Subjects,
+  type DocReply,
   type Heartbeat,
   type SearchReply,
   type SearchRequest,
+  type ShardErrorReply,
 } from '../shared/bus/protocol.ts';
 import { DsiError, ErrorCode } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
-import type { LoadedExpert } from '../shared/model/expert/expert-store.ts';
 import { searchExpert, type ExpertSearchConfig } from '../shared/model/expert/search-expert.ts';
+import type { ServedExpert } from '../shared/model/expert/shard-documents.ts';
 
 export interface ExpertServiceOptions {
-  /** The model served first; swap() replaces it. */
-  readonly expert: LoadedExpert;
+  /** The model served first, with its documents; swap() replaces both. */
+  readonly expert: ServedExpert;
   /** The shard's manifest entry: its id names the subjects, topics and docs go into heartbeats. */
   readonly shard: Readonly<Pick<ShardEntry, 'id' | 'topics' | 'docs'>>;
   /** The index's config: queries are featurized and decoded the way the shard was trained. */
@@ -40,22 +43,22 @@ export interface ExpertServiceStats {
 }
 
 type Identity = Omit<Heartbeat, 'inflight' | 'served' | 'draining' | 'version' | 'docs'>;
-type ErrorReply = Extract<SearchReply, { ok: false }>;
 
 /**
- * Serves one loaded shard over the bus: answers search requests sent to the shard's queue
- * group (any replica) or to this replica by name, and announces itself with heartbeats so
- * the router knows which replicas are alive, how busy they are, and when one is draining.
+ * Serves one loaded shard over the bus: answers search and document requests sent to the
+ * shard's queue group (any replica) or to this replica by name, and announces itself with
+ * heartbeats so the router knows which replicas are alive, how busy they are, and when one
+ * is draining.
  */
 export class ExpertService {
   readonly #opts: ExpertServiceOptions;
   readonly #log: Logger;
   // Subjects and the static part of heartbeats are fixed for the life of the process, so
   // they are built here once instead of on every message.
-  readonly #subjects: { search: string; replicaSearch: string; queue: string; heartbeat: string };
+  readonly #subjects: { search: string; replicaSearch: string; doc: string; replicaDoc: string; queue: string; heartbeat: string };
   readonly #identity: Identity;
-  /** The model answering requests, its version and document count: replaced together by swap(). */
-  #serving: { expert: LoadedExpert; version: number; docs: number };
+  /** The model answering requests (with its documents), its version and document count: replaced together by swap(). */
+  #serving: { expert: ServedExpert; version: number; docs: number };
   readonly #subscriptions: BusSubscription[] = [];
   #inflight = 0;
   #served = 0;
@@ -74,6 +77,8 @@ export class ExpertService {
     this.#subjects = {
       search: Subjects.search(shard.id),
       replicaSearch: Subjects.replicaSearch(shard.id, replica),
+      doc: Subjects.doc(shard.id),
+      replicaDoc: Subjects.replicaDoc(shard.id, replica),
       queue: Subjects.queueGroup(shard.id),
       heartbeat: Subjects.heartbeat(shard.id),
     };
@@ -89,7 +94,7 @@ export class ExpertService {
   }
 
   /** The model answering requests now (whoever stops the service frees it). */
-  get expert(): LoadedExpert {
+  get expert(): ServedExpert {
     return this.#serving.expert;
   }
 
@@ -102,9 +107,11 @@ export class ExpertService {
    * Serves `expert` from the next request on and returns the model it replaces, for the
    * caller to free. Searches run one at a time and synchronously (see #answer), so no
    * search ever sees half of a swap and none waits for it: the switch is one assignment
-   * between two searches. A heartbeat goes out at once so routers see the new version.
+   * between two searches. The documents come with the model, so a document request is
+   * answered from the version that searches use. A heartbeat goes out at once so routers
+   * see the new version.
    */
-  swap(expert: LoadedExpert, version: number, docs: number): LoadedExpert {
+  swap(expert: ServedExpert, version: number, docs: number): ServedExpert {
     const old = this.#serving.expert;
     this.#serving = { expert, version, docs };
     this.#log.info({ version, docs }, 'serving new model version');
@@ -142,8 +149,11 @@ export class ExpertService {
   async start(): Promise<void> {
     const { bus } = this.#opts;
     const onRequest = (message: BusMessage) => this.#onRequest(message);
+    const onDocRequest = (message: BusMessage) => this.#onDocRequest(message);
     this.#subscriptions.push(bus.subscribe(this.#subjects.search, { queue: this.#subjects.queue }, onRequest));
     this.#subscriptions.push(bus.subscribe(this.#subjects.replicaSearch, {}, onRequest));
+    this.#subscriptions.push(bus.subscribe(this.#subjects.doc, { queue: this.#subjects.queue }, onDocRequest));
+    this.#subscriptions.push(bus.subscribe(this.#subjects.replicaDoc, {}, onDocRequest));
     await bus.flush();
     this.#heartbeat();
     this.#timer = setInterval(() => this.#heartbeat(), this.#opts.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
@@ -210,18 +220,36 @@ export class ExpertService {
     }
   }
 
+  /**
+   * A document's record, or null when it is not one of this shard's: a lookup in memory,
+   * answered at once rather than queued behind searches (it holds the thread for
+   * microseconds), from the documents of the model version being served.
+   */
+  #onDocRequest(message: BusMessage): void {
+    let reply: DocReply;
+    try {
+      const { id } = decodeMessage(DocRequestSchema, message.data, 'document request');
+      const { expert, version } = this.#serving;
+      reply = { ok: true, shard: this.#identity.shard, replica: this.#identity.replica, version, doc: expert.documents.record(id) ?? null };
+    } catch (error) {
+      this.#log.warn({ subject: message.subject, bytes: message.data.length, err: (error as Error).message }, 'rejected document request');
+      reply = this.#failure(error, 'document request');
+    }
+    this.#reply(message, reply);
+  }
+
   /** The error reply for a failure: its own code for our typed errors, `internal` for anything else (a fault in the model). */
-  #failure(error: unknown): ErrorReply {
+  #failure(error: unknown, what = 'search'): ShardErrorReply {
     const known = error instanceof DsiError;
     return {
       ok: false,
       shard: this.#identity.shard,
       replica: this.#identity.replica,
-      error: { code: known ? error.code : ErrorCode.Internal, message: known ? error.message : `search failed: ${(error as Error)?.message ?? String(error)}` },
+      error: { code: known ? error.code : ErrorCode.Internal, message: known ? error.message : `${what} failed: ${(error as Error)?.message ?? String(error)}` },
     };
   }
 
-  #reply(message: BusMessage, reply: SearchReply): void {
+  #reply(message: BusMessage, reply: SearchReply | DocReply): void {
     try {
       if (message.respond(encode(reply))) this.#served++;
       else this.#log.debug({ subject: message.subject }, 'request without a reply subject; nothing sent');

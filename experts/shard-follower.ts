@@ -2,7 +2,7 @@ import type { KeyValueWatch } from '../shared/bus/stores.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ShardRecord, ShardVersion } from '../shared/registry/records.ts';
 import type { Registry } from '../shared/registry/registry.ts';
-import type { LoadedExpert } from '../shared/model/expert/expert-store.ts';
+import type { ServedExpert } from '../shared/model/expert/shard-documents.ts';
 import { fetchShardModel, type ShardModelFetch } from './fetch-model.ts';
 import type { Rotation } from './rotation.ts';
 
@@ -10,7 +10,7 @@ export interface ShardFollowerOptions {
   readonly registry: Registry;
   readonly shard: string;
   /** What serves the shard: swap() installs a new model and hands back the old one. */
-  readonly target: { swap(expert: LoadedExpert, version: number, docs: number): LoadedExpert };
+  readonly target: { swap(expert: ServedExpert, version: number, docs: number): ServedExpert };
   /** The version being served at start. */
   readonly serving: ShardVersion;
   readonly log: Logger;
@@ -94,7 +94,7 @@ export class ShardFollower {
   /** Fetches, checks and loads a version, and swaps it in; a version that fails is refused until the registry names another. */
   async #load(wanted: ShardVersion): Promise<void> {
     const started = performance.now();
-    let expert: LoadedExpert;
+    let expert: ServedExpert;
     try {
       expert = await (this.#o.fetch ?? fetchShardModel)(this.#o.registry, this.#o.shard, wanted);
     } catch (error) {

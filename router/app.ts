@@ -3,12 +3,12 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { DocRecord } from '../shared/artifact/index-artifact.ts';
 import { DsiError, ErrorCode, NotFoundError, PayloadTooLargeError, RateLimitedError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { bearerAuth } from './auth.ts';
 import { busGate } from './bus-gate.ts';
 import { DEFAULT_ACCESS, type AccessConfig, type RequestLimits } from './config.ts';
+import type { DocumentLookup } from './documents.ts';
 import type { RouterMetrics } from './metrics.ts';
 import { rateLimit, RateLimiter } from './rate-limit.ts';
 import type { SearchService } from './search.ts';
@@ -24,10 +24,11 @@ export interface AppDeps {
   readonly limits: RequestLimits;
   /** Bearer tokens and the per-client rate limit; none of either when absent. */
   readonly access?: AccessConfig;
-  /** Whether the router has its NATS connection: searches get a quick 503 while it has not. */
+  /** Whether the router has its NATS connection: searches and document requests get a quick 503 while it has not. */
   readonly busConnected?: () => boolean;
   readonly search: Pick<SearchService, 'search'>;
-  readonly docs: Pick<ReadonlyMap<string, DocRecord>, 'get'>;
+  /** Document records, from the shards that hold them. */
+  readonly documents: Pick<DocumentLookup, 'find'>;
   readonly status: Pick<ClusterStatus, 'shards' | 'readiness' | 'gatingVersion'>;
   readonly metrics: RouterMetrics;
   readonly log: Logger;
@@ -64,7 +65,8 @@ const SEARCH_ROUTE = '/v1/search';
 const UNMATCHED = 'unmatched';
 
 export function createApp(deps: AppDeps): Hono {
-  const { limits, search, docs, status, metrics, log } = deps;
+  const { limits, search, documents, status, metrics, log } = deps;
+  const gate = busGate(deps.busConnected ?? (() => true));
   const parseSearchBody = searchBodyParser(limits);
   const traffic = deps.traffic ?? new TrafficHistory();
   const openApi = JSON.stringify(openApiDocument(limits));
@@ -120,16 +122,14 @@ export function createApp(deps: AppDeps): Hono {
 
   app.get('/v1/shards', (c) => c.json({ shards: status.shards(), gating_version: status.gatingVersion() }));
 
-  app.get('/v1/docs/:id', (c) => {
-    const id = c.req.param('id');
-    const doc = docs.get(id);
-    if (!doc) throw new NotFoundError(`no document with id '${id}'`);
+  app.get('/v1/docs/:id', gate, async (c) => {
+    const doc = await documents.find(c.req.param('id'));
     return c.json({ id: doc.id, docid: doc.docid, title: doc.title, text: doc.text });
   });
 
   app.post(
     SEARCH_ROUTE,
-    busGate(deps.busConnected ?? (() => true)),
+    gate,
     bodyLimit({
       maxSize: limits.maxBodyBytes,
       onError: () => {

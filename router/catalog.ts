@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { INDEX_LAYOUT, LOCAL_INDEX_VERSION, openIndex, readDocRecords, SHARD_FILES, shardDirOf, verifyIndex, type DocRecord } from '../shared/artifact/index-artifact.ts';
+import { INDEX_LAYOUT, LOCAL_INDEX_VERSION, openIndex, SHARD_FILES, shardDirOf, verifyIndex } from '../shared/artifact/index-artifact.ts';
 import { readJsonFile } from '../shared/artifact/json-file.ts';
 import type { Manifest } from '../shared/artifact/manifest.ts';
 import type { IndexConfig } from '../shared/config.ts';
@@ -31,9 +31,9 @@ export interface ShardInfo {
 
 /**
  * What the router holds of an index, loaded and checked once at start-up: the gating
- * model and topic map (to route), the document records (to title results and serve
- * /v1/docs) and each shard's build report. Not the experts' models: those live in the
- * expert processes.
+ * model and topic map (to route) and each shard's figures. Nothing that grows with the
+ * documents: the experts' models and the document records (results are titled by the
+ * shards, /v1/docs asks them) live in the expert processes.
  */
 export interface Catalog extends RoutingTable {
   /** Where it came from: an index folder, or "registry". */
@@ -42,20 +42,18 @@ export interface Catalog extends RoutingTable {
   readonly gatingVersion: number;
   readonly config: Readonly<IndexConfig>;
   readonly shards: readonly ShardInfo[];
-  readonly docs: ReadonlyMap<string, DocRecord>;
 }
 
 export async function loadCatalog(dir: string): Promise<Catalog> {
   const manifest: Manifest = await openIndex(dir);
   const reportPaths = manifest.shards.map((s) => `${shardDirOf(s.id)}/${SHARD_FILES.report}`);
   // Only what this process reads: the experts check their own shard's files.
-  await verifyIndex(dir, manifest, [INDEX_LAYOUT.gating, INDEX_LAYOUT.docs, ...reportPaths]);
+  await verifyIndex(dir, manifest, [INDEX_LAYOUT.gating, ...reportPaths]);
   const { gating, head } = await loadRoutingModels(join(dir, INDEX_LAYOUT.gating));
   const shards: ShardInfo[] = [];
   for (const [i, entry] of manifest.shards.entries()) {
     const report = await readJsonFile(join(dir, reportPaths[i]!), ShardFiguresSchema);
     shards.push(Object.freeze({ id: entry.id, topics: Object.freeze([...entry.topics]), docs: entry.docs, version: LOCAL_INDEX_VERSION, previous_version: null, retrained_at: null, previous_figures: null, ...report }));
   }
-  const docs = new Map((await readDocRecords(dir)).map((d) => [d.id, Object.freeze(d)]));
-  return Object.freeze({ source: dir, gatingVersion: LOCAL_INDEX_VERSION, config: manifest.config, gating, head, shardOfTopic: shardOfTopicMap(manifest), shards: Object.freeze(shards), docs });
+  return Object.freeze({ source: dir, gatingVersion: LOCAL_INDEX_VERSION, config: manifest.config, gating, head, shardOfTopic: shardOfTopicMap(manifest), shards: Object.freeze(shards) });
 }

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DocRecord } from '../shared/artifact/index-artifact.ts';
 import type { KeyValueWatch } from '../shared/bus/stores.ts';
 import type { Logger } from '../shared/log.ts';
 import type { GatingModel } from '../shared/model/gating/gating-model.ts';
@@ -13,27 +12,22 @@ import type { GatingVersion, IndexRecord, ShardRecord } from '../shared/registry
 import type { Registry, RegistryChange } from '../shared/registry/registry.ts';
 import type { Catalog, CatalogSource, ShardInfo } from './catalog.ts';
 
-/** A shard as the router knows it: its record and the documents of the version it fetched them for. */
-interface KnownShard {
-  readonly record: ShardRecord;
-  readonly docs: readonly DocRecord[];
-}
-
 const RECONCILE_MS = 5_000;
 
 /**
  * The router's catalog when the registry is the source of truth: built from the records
- * and objects at start-up, then kept current by watching the registry. A new gating
- * model or a shard's new documents are fetched and checked beside the catalog in use and
- * swapped in with one assignment; a search in flight keeps the snapshot it started with.
- * Anything that cannot be fetched or checked is logged and the catalog stays as it was.
+ * and the gating model's object at start-up, then kept current by watching the registry.
+ * A shard is its record alone (topics, versions, document count, figures): its documents
+ * stay with its experts. A new gating model is fetched and checked beside the catalog in
+ * use and swapped in with one assignment; a search in flight keeps the snapshot it started
+ * with. Anything that cannot be fetched or checked is logged and the catalog stays as it was.
  */
 export class RegistryCatalog implements CatalogSource {
   readonly #registry: Registry;
   readonly #log: Logger;
   #index: IndexRecord;
   #gating: { version: GatingVersion; model: RoutingModels };
-  readonly #shards = new Map<string, KnownShard>();
+  readonly #shards = new Map<string, ShardRecord>();
   #current: Catalog;
   /** Changes are applied one at a time, in order. */
   #queue: Promise<void> = Promise.resolve();
@@ -59,7 +53,7 @@ export class RegistryCatalog implements CatalogSource {
     const gatingRecord = await registry.gating();
     const catalog = new RegistryCatalog(registry, nats, log, index, { version: gatingRecord.current, model: await fetchGating(registry, undefined, gatingRecord.current) });
     try {
-      for (const record of await registry.shards()) catalog.#shards.set(record.id, { record, docs: await fetchDocs(registry, record) });
+      for (const record of await registry.shards()) catalog.#shards.set(record.id, record);
       catalog.#current = catalog.#compose();
     } catch (error) {
       catalog.#gating.model.gating.dispose();
@@ -113,9 +107,8 @@ export class RegistryCatalog implements CatalogSource {
           if (!this.#shards.delete(change.shard)) return;
         } else {
           const known = this.#shards.get(change.shard);
-          if (known && sameVersion(known.record, change.record)) return;
-          const docs = known && known.record.current.data.sha256 === change.record.current.data.sha256 ? known.docs : await fetchDocs(this.#registry, change.record);
-          this.#shards.set(change.shard, { record: change.record, docs });
+          if (known && sameVersion(known, change.record)) return;
+          this.#shards.set(change.shard, change.record);
         }
         break;
     }
@@ -156,9 +149,8 @@ export class RegistryCatalog implements CatalogSource {
 
   #compose(): Catalog {
     const shards: ShardInfo[] = [];
-    const docs = new Map<string, DocRecord>();
     const shardOfTopic = new Map<number, string>();
-    for (const { record, docs: shardDocs } of [...this.#shards.values()].sort((a, b) => a.record.id.localeCompare(b.record.id, 'en', { numeric: true }))) {
+    for (const record of [...this.#shards.values()].sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }))) {
       shards.push(Object.freeze({
         id: record.id,
         topics: Object.freeze([...record.topics]),
@@ -170,9 +162,8 @@ export class RegistryCatalog implements CatalogSource {
         ...record.current.figures,
       }));
       for (const t of record.topics) shardOfTopic.set(t, record.id);
-      for (const d of shardDocs) docs.set(d.id, d);
     }
-    return Object.freeze({ source: 'registry', gatingVersion: this.#gating.version.version, config: this.#index.config, gating: this.#gating.model.gating, head: this.#gating.model.head, shardOfTopic, shards: Object.freeze(shards), docs });
+    return Object.freeze({ source: 'registry', gatingVersion: this.#gating.version.version, config: this.#index.config, gating: this.#gating.model.gating, head: this.#gating.model.head, shardOfTopic, shards: Object.freeze(shards) });
   }
 }
 
@@ -190,8 +181,4 @@ async function fetchGating(registry: Registry, nats: BusAddress | undefined, ver
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-async function fetchDocs(registry: Registry, record: ShardRecord): Promise<DocRecord[]> {
-  return (await registry.shardData(record.current)).docs;
 }

@@ -1,6 +1,5 @@
 import type { Logger } from '../shared/log.ts';
 import type { Engine, EngineHit, ShardFailure } from '../shared/search/engine.ts';
-import type { CatalogSource } from './catalog.ts';
 import type { SearchBody } from './search-body.ts';
 
 /** A result as the API shows it: the engine's hit, always titled. */
@@ -19,19 +18,17 @@ export interface SearchResponse {
 
 /**
  * POST /v1/search: the engine's search (over the bus), as the HTTP API shows it: results
- * titled from the catalog's document records (unless a shard titled them), topics with
+ * as the shards titled them (from their own documents: the router holds none), topics with
  * their probability, and the shards that did not answer.
  */
 export class SearchService {
-  readonly #catalog: CatalogSource;
   readonly #engine: Engine;
   readonly #log: Logger;
   /** Degraded answers are logged at most once a second, with how many there were: an outage must not flood the log. */
   #degradedSince = 0;
   #degradedCount = 0;
 
-  constructor(catalog: CatalogSource, engine: Engine, log: Logger) {
-    this.#catalog = catalog;
+  constructor(engine: Engine, log: Logger) {
     this.#engine = engine;
     this.#log = log;
   }
@@ -43,13 +40,10 @@ export class SearchService {
 
   async search(body: SearchBody): Promise<SearchResponse> {
     const started = performance.now();
-    // Read in the same turn of the event loop as the engine reads its routing table: the
-    // titles come from the catalog the query was routed with.
-    const { docs } = this.#catalog.current;
     const result = await this.#engine.search(body.query, { k: body.k, fanout: body.fanout });
     if (result.failures.length > 0) this.#noteDegraded(result.failures);
     return {
-      results: result.hits.map((h) => ({ id: h.id, docid: h.docid, score: h.score, shard: h.shard, title: h.title ?? docs.get(h.id)?.title ?? '' })),
+      results: result.hits.map((h) => ({ id: h.id, docid: h.docid, score: h.score, shard: h.shard, title: h.title ?? '' })),
       routed: result.routed.map((r) => ({ topic: r.topic, p: Math.exp(r.logp) })),
       took_ms: performance.now() - started,
       degraded: result.failures.length > 0,

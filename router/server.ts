@@ -8,6 +8,8 @@ import { RegistryCatalog } from './registry-catalog.ts';
 import { Registry } from '../shared/registry/registry.ts';
 import type { RouterConfig } from './config.ts';
 import { BusSearcher } from '../shared/search/bus-searcher.ts';
+import { ShardRequests } from '../shared/bus/shard-requests.ts';
+import { DocumentLookup } from './documents.ts';
 import { Engine } from '../shared/search/engine.ts';
 import { httpServerOptions } from './http-timeouts.ts';
 import { LatencyWindow } from './latency-window.ts';
@@ -57,7 +59,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ro
       if (!window) latency.set(shard, (window = new LatencyWindow(config.latencyWindow)));
       window.record(ms);
     }, { deadlineMs: config.deadlineMs });
-    const search = new SearchService(source, new Engine(source, searcher), log);
+    const search = new SearchService(new Engine(source, searcher), log);
     search.warmUp();
     if (source instanceof RegistryCatalog) {
       source.onChange((next) => view.track(next.shards.map((s) => s.id)));
@@ -65,7 +67,8 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ro
     }
     const status = new ClusterStatus(source, view, latency, bus);
     const connected = bus;
-    const app = createApp({ limits: config.limits, search, docs: { get: (id) => source.current.docs.get(id) }, status, metrics, log, access: config.access, busConnected: () => connected.isConnected() });
+    const documents = new DocumentLookup(new ShardRequests(bus, view), () => source.current.shards.map((s) => s.id), config.deadlineMs);
+    const app = createApp({ limits: config.limits, search, documents, status, metrics, log, access: config.access, busConnected: () => connected.isConnected() });
 
     const server = await listen(app.fetch, config.host, config.port, httpServerOptions(config.http));
     const port = (server.address() as AddressInfo).port;

@@ -11,26 +11,34 @@ import { ProcessRegistry } from './helpers/processes.ts';
 import { failedOutcomes, search, startTraffic, waitFor } from './helpers/traffic.ts';
 
 /**
- * Growing a running cluster: the demo collection without its Python packages is indexed
- * and served from the registry (dsi up: experts know only NATS and their shard id), then
- * the Python packages are added as a new shard while clients search.
+ * Growing a running cluster: the demo collection without its Python packages (and a few
+ * late documents) is indexed and served from the registry (dsi up: experts know only NATS
+ * and their shard id), then the Python packages are added as a new shard while clients
+ * search, and the late documents to a shard by a retrain.
  */
 const isPython = (title: string) => /^python3?-/.test(title);
+/** Every 150th document (from the 75th) that is not a Python package: added to s1 by `dsi retrain --add`. */
+const isLate = (title: string, index: number) => !isPython(title) && index % 150 === 75;
 
 let work: string;
 let nats: NatsServerHandle;
 let base: string;
 let addedDir: string;
 let addedDocs: { _id: string; title: string; text: string }[];
+let lateDir: string;
+let lateDocs: { _id: string; title: string; text: string }[];
 const processes = new ProcessRegistry();
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'dsi-add-shard-'));
   const initialDir = join(work, 'initial');
   addedDir = join(work, 'added');
-  await splitCollection(DEMO_CORPUS, initialDir, (d) => !isPython(d.title));
+  lateDir = join(work, 'late');
+  await splitCollection(DEMO_CORPUS, initialDir, (d, i) => !isPython(d.title) && !isLate(d.title, i));
   await splitCollection(DEMO_CORPUS, addedDir, (d) => isPython(d.title));
-  addedDocs = readFileSync(join(addedDir, 'corpus.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { _id: string; title: string; text: string });
+  await splitCollection(DEMO_CORPUS, lateDir, (d, i) => isLate(d.title, i));
+  addedDocs = readCorpus(addedDir);
+  lateDocs = readCorpus(lateDir);
   const indexDir = join(work, 'index');
   [, nats] = await Promise.all([buildDemoIndex(indexDir, { corpus: initialDir }), startNatsServer({ jetstream: true })]);
   const up = processes.spawnDsi(['up', '--index', indexDir, '--port', '0', '--nats', nats.url]);
@@ -47,6 +55,7 @@ describe('dsi add-shard on a running cluster', () => {
   it('adds a shard for new topics under load: no failed request, the new documents found, old shards within tolerance', async () => {
     expect(addedDocs.length).toBeGreaterThan(60);
     expect(await foundByOwnText()).toBe(0);
+    expect(await docStatus(addedDocs[0]!)).toBe(404);
 
     const traffic = startTraffic(base, [...demoQueries(9), ...addedDocs.slice(0, 20).map((d) => d.title)]);
     const added = await runDsi(['add-shard', '--nats', nats.url, '--corpus', addedDir, '--json', '--wait-ms', '60000']);
@@ -77,25 +86,37 @@ describe('dsi add-shard on a running cluster', () => {
     expect(shards.find((s) => s.id === 's2')).toMatchObject({ live_replicas: 1, docs: addedDocs.length });
     // Most new documents are found by their own text (the same measure as index_recall, through the whole cluster).
     expect(await foundByOwnText()).toBeGreaterThan(0.6);
+    // Their records come from the new shard's expert, under its new topics.
+    for (const doc of [addedDocs[0]!, addedDocs.at(-1)!]) {
+      const record = (await (await fetch(`${base}/v1/docs/${encodeURIComponent(doc._id)}`)).json()) as { id: string; docid: string; title: string; text: string };
+      expect(record).toMatchObject({ id: doc._id, title: doc.title, text: doc.text });
+      expect(report.shard.topics).toContain(Number(record.docid.split('-')[0]));
+    }
   }, 240_000);
 });
 
 describe('dsi retrain and dsi rollback on a running cluster', () => {
-  it('swaps the retrained shard in under load, then back: no failed request, answers from the new version after the swap', async () => {
+  it('swaps the retrained shard in under load, then back: no failed request, answers (and records) from the new version after the swap', async () => {
+    expect(lateDocs.length).toBeGreaterThanOrEqual(5);
+    expect(await docStatus(lateDocs[0]!)).toBe(404);
     const traffic = startTraffic(base, demoQueries(5));
-    const retrained = await runDsi(['retrain', '--nats', nats.url, '--shard', 's1', '--epochs', '1', '--force', '--json']);
+    const retrained = await runDsi(['retrain', '--nats', nats.url, '--shard', 's1', '--add', lateDir, '--epochs', '1', '--force', '--json']);
     expect(retrained.code, retrained.stderr.slice(-2000)).toBe(0);
     const summary = JSON.parse(retrained.stdout) as { from_version: number; published_version: number; current: { 'index_recall@1': number }; candidate: { 'index_recall@1': number } };
     expect(summary).toMatchObject({ from_version: 1, published_version: 2 });
     expect(summary.candidate['index_recall@1']).toBeGreaterThan(0.5);
     await waitFor(async () => (await servedVersion('s1')) === 2, 30_000);
     const swappedAt = performance.now();
+    // The documents added by the retrain came with the version that holds them.
+    for (const doc of lateDocs) expect(await (await fetch(`${base}/v1/docs/${encodeURIComponent(doc._id)}`)).json()).toMatchObject({ id: doc._id, title: doc.title, text: doc.text });
     await new Promise((r) => setTimeout(r, 800));
 
     const rolled = await runDsi(['rollback', '--nats', nats.url, '--shard', 's1']);
     expect(rolled.code, rolled.stderr).toBe(0);
     await waitFor(async () => (await servedVersion('s1')) === 1, 30_000);
     const rolledAt = performance.now();
+    // And went with it.
+    expect(await docStatus(lateDocs[0]!)).toBe(404);
     await new Promise((r) => setTimeout(r, 800));
     const outcomes = await traffic.stop();
 
@@ -109,6 +130,14 @@ describe('dsi retrain and dsi rollback on a running cluster', () => {
     expect(s1After.every((o) => o.versions.s1 === 1)).toBe(true);
   }, 180_000);
 });
+
+function readCorpus(dir: string): { _id: string; title: string; text: string }[] {
+  return readFileSync(join(dir, 'corpus.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { _id: string; title: string; text: string });
+}
+
+async function docStatus(doc: { _id: string }): Promise<number> {
+  return (await fetch(`${base}/v1/docs/${encodeURIComponent(doc._id)}`)).status;
+}
 
 async function servedVersion(shard: string): Promise<number | null> {
   const shards = ((await (await fetch(`${base}/v1/shards`)).json()) as { shards: { id: string; version: number | null }[] }).shards;
@@ -133,7 +162,11 @@ describe('dsi add-shard on a local index', () => {
     for (const doc of addedDocs.slice(0, 8)) {
       const answer = await runDsi(['query', '--index', localIndex, '--json', '--k', '10', `${doc.title} ${doc.text}`.slice(0, 900)]);
       expect(answer.code, answer.stderr).toBe(0);
-      if (answer.stdout.includes(`"${doc._id}"`)) found++;
+      const hit = (JSON.parse(answer.stdout) as { results: { id: string; title: string }[] }).results.find((r) => r.id === doc._id);
+      if (!hit) continue;
+      found++;
+      // Titled by the new shard's expert, from its own documents.
+      expect(hit.title).toBe(doc.title);
     }
     expect(found).toBeGreaterThanOrEqual(5);
     // Adding the same documents again is refused, and the index is left as it was.

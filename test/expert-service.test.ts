@@ -2,18 +2,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openIndex, shardDirOf } from '../shared/artifact/index-artifact.ts';
+import { openIndex, readDocRecords, type DocRecord } from '../shared/artifact/index-artifact.ts';
 import type { Manifest, ShardEntry } from '../shared/artifact/manifest.ts';
 import { decode, encode } from '../shared/bus/codec.ts';
 import { connectBus, type Bus } from '../shared/bus/connection.ts';
 import { decodeMessage } from '../shared/bus/decode-message.ts';
-import { HeartbeatSchema, PROTOCOL_VERSION, SearchReplySchema, Subjects, type Heartbeat, type SearchReply } from '../shared/bus/protocol.ts';
+import { DocReplySchema, HeartbeatSchema, PROTOCOL_VERSION, SearchReplySchema, Subjects, type DocReply, type Heartbeat, type SearchReply } from '../shared/bus/protocol.ts';
 import { BadInputError, ErrorCode } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
 import { initBackend, tfMemory } from '../shared/model/backend.ts';
 import { searchExpert } from '../shared/model/expert/search-expert.ts';
-import { loadExpert, type LoadedExpert } from '../shared/model/expert/expert-store.ts';
+import type { ServedExpert } from '../shared/model/expert/shard-documents.ts';
 import { ExpertService } from '../experts/service.ts';
+import { loadLocalShardModel } from '../experts/local-model.ts';
 import { natsAddress } from '../cluster/commands/nats-flags.ts';
 import { DEFAULT_BUS_URL } from '../shared/bus/address.ts';
 import { NoRespondersError } from '../shared/bus/bus-errors.ts';
@@ -36,7 +37,8 @@ let nats: NatsServerHandle;
 let client: Bus;
 let manifest: Manifest;
 let entry: ShardEntry;
-let local: LoadedExpert;
+let local: ServedExpert;
+let records: DocRecord[];
 let a: DsiProcess;
 let replicaA: string;
 
@@ -52,6 +54,10 @@ function replicaOf(readyLine: string): string {
 
 function request(subject: string, body: unknown, timeoutMs = 15_000): Promise<SearchReply> {
   return client.request(subject, encode(body), timeoutMs).then((bytes) => decodeMessage(SearchReplySchema, bytes, 'search reply'));
+}
+
+function docRequest(subject: string, body: unknown): Promise<DocReply> {
+  return client.request(subject, encode(body), 15_000).then((bytes) => decodeMessage(DocReplySchema, bytes, 'document reply'));
 }
 
 /** The shard's own topics (one likely, one less so) plus a topic of another shard, which the expert must skip. */
@@ -80,7 +86,8 @@ beforeAll(async () => {
   await initBackend({ prefer: 'wasm' });
   manifest = await openIndex(indexDir);
   entry = manifest.shards.find((s) => s.id === SHARD)!;
-  local = await loadExpert(join(indexDir, shardDirOf(SHARD)));
+  local = await loadLocalShardModel(indexDir, manifest, SHARD);
+  records = await readDocRecords(indexDir);
   client = await connectBus({ url: nats.url, name: 'expert-test', log: createLogger({ name: 'expert-test', level: 'silent' }) });
   client.subscribe(Subjects.heartbeatWildcard, {}, (m) => {
     heartbeats.push(HeartbeatSchema.parse(decode(m.data)));
@@ -121,6 +128,8 @@ describe('dsi expert', () => {
       const expected = searchExpert(local, { query, topics: routedTopics(), k }, config);
       expect(tfMemory().numTensors).toBe(before);
       expect(expected.length).toBeGreaterThan(0);
+      // Titled from the shard's own documents.
+      for (const hit of expected) expect(hit.title).toBe(records.find((r) => r.id === hit.id)!.title);
       for (const subject of [Subjects.search(SHARD), Subjects.replicaSearch(SHARD, replicaA)]) {
         const reply = await request(subject, searchRequest(query, k));
         expect(reply).toMatchObject({ ok: true, shard: SHARD, replica: replicaA, version: 1 });
@@ -143,6 +152,23 @@ describe('dsi expert', () => {
     expect(invalid.error.message).toMatch(/\bk\b/);
     expect(await request(Subjects.search(SHARD), searchRequest('strategy game', 3))).toMatchObject({ ok: true });
     expect(a.logs().filter((l) => l.msg === 'rejected search request' && l.level === 40)).toHaveLength(3);
+  });
+
+  it("answers a document request with the record when it is one of its shard's, with none when it is another shard's, and bad input with bad_input", async () => {
+    const own = records.filter((r) => local.documents.record(r.id) !== undefined);
+    const others = records.filter((r) => local.documents.record(r.id) === undefined);
+    expect(own.length).toBe(entry.docs);
+    expect(others.length).toBeGreaterThan(0);
+    for (const subject of [Subjects.doc(SHARD), Subjects.replicaDoc(SHARD, replicaA)]) {
+      for (const doc of [own[0]!, own.at(-1)!]) expect(await docRequest(subject, { v: PROTOCOL_VERSION, id: doc.id })).toEqual({ ok: true, shard: SHARD, replica: replicaA, version: 1, doc });
+      expect(await docRequest(subject, { v: PROTOCOL_VERSION, id: others[0]!.id })).toEqual({ ok: true, shard: SHARD, replica: replicaA, version: 1, doc: null });
+      expect(await docRequest(subject, { v: PROTOCOL_VERSION, id: 'no-such-doc' })).toEqual({ ok: true, shard: SHARD, replica: replicaA, version: 1, doc: null });
+    }
+    for (const bad of [{ v: PROTOCOL_VERSION, id: '' }, { v: PROTOCOL_VERSION }, { v: PROTOCOL_VERSION, id: 'x'.repeat(5000) }]) {
+      expect(await docRequest(Subjects.doc(SHARD), bad)).toMatchObject({ ok: false, shard: SHARD, replica: replicaA, error: { code: ErrorCode.BadInput } });
+    }
+    expect(await docRequest(Subjects.doc(SHARD), { v: PROTOCOL_VERSION, id: own[1]!.id })).toMatchObject({ ok: true, doc: own[1] });
+    expect(a.logs().filter((l) => l.msg === 'rejected document request')).toHaveLength(3);
   });
 
   it('announces itself with heartbeats', async () => {
@@ -236,7 +262,7 @@ describe('dsi expert', () => {
         throw new Error('weights on fire');
       },
     });
-    const broken = { shard: SHARD, model: faultyModel, lexicon: faultyModel, fusion: faultyModel, docIds: [] } as unknown as LoadedExpert;
+    const broken = { shard: SHARD, model: faultyModel, lexicon: faultyModel, fusion: faultyModel, docIds: [] } as unknown as ServedExpert;
     const service = new ExpertService({ expert: broken, shard: entry, config: manifest.config, bus, replica: 'broken', version: 1, log: createLogger({ name: 'expert-test', level: 'silent' }) });
     try {
       await service.start();
@@ -268,7 +294,7 @@ describe('dsi expert serving several shards', () => {
     expect(ready.shards.map((s) => s.shard)).toEqual(['s0', 's1']);
     for (const shard of ['s0', 's1']) {
       const topics = manifest.shards.find((s) => s.id === shard)!.topics.map((topic) => ({ topic, logp: -0.1 }));
-      const expert = shard === SHARD ? local : await loadExpert(join(indexDir, shardDirOf(shard)));
+      const expert = shard === SHARD ? local : await loadLocalShardModel(indexDir, manifest, shard);
       const expected = searchExpert(expert, { query: 'image viewer', topics, k: 5 }, manifest.config);
       if (expert !== local) expert.model.dispose();
       expect(expected.length).toBeGreaterThan(0);
@@ -276,6 +302,8 @@ describe('dsi expert serving several shards', () => {
       expect(reply).toMatchObject({ ok: true, shard, replica: ready.replica });
       if (!reply.ok) throw new Error('unreachable');
       expect(reply.hits).toEqual(expected);
+      const doc = records.find((r) => r.id === expected[0]!.id)!;
+      expect(await docRequest(Subjects.replicaDoc(shard, ready.replica), { v: PROTOCOL_VERSION, id: doc.id })).toEqual({ ok: true, shard, replica: ready.replica, version: 1, doc });
     }
     await until(() => ['s0', 's1'].every((shard) => heartbeats.some((h) => h.shard === shard && h.replica === ready.replica)), 15_000, 'a heartbeat of each shard');
     both.signal('SIGTERM');

@@ -68,6 +68,11 @@ describe('a cluster started from the registry alone', () => {
     expectNoFailures(outcomes);
     expectSwitchedTo(outcomes, 's0', 2);
     expect(experts.s0!.logs().some((l) => l.msg === 'model swapped' && l.to === 2)).toBe(true);
+    // Records are the swapped-in version's documents, titles too: the router fetched none.
+    const { body } = await search(base, QUERIES[0]!);
+    const hit = body.results.find((r) => r.shard === 's0');
+    expect(hit?.title).toBeTruthy();
+    expect(await (await fetch(`${base}/v1/docs/${encodeURIComponent(hit!.id)}`)).json()).toMatchObject({ id: hit!.id, docid: hit!.docid, title: hit!.title });
     // The router shows the version before next to the new one (the status page's trend).
     const s0 = ((await (await fetch(`${base}/v1/shards`)).json()) as { shards: { id: string; previous_version: number; previous_figures: unknown }[] }).shards.find((s) => s.id === 's0')!;
     expect(s0).toMatchObject({ previous_version: 1, previous_figures: current.figures });
@@ -87,16 +92,20 @@ describe('a cluster started from the registry alone', () => {
     expect(row).toMatchObject({ published_version: 1, previous_version: 2, served_versions: [1], live_replicas: 1 });
   });
 
-  it('refuses a model whose digest does not match, or whose object is missing, and keeps serving', async () => {
+  it('refuses a model whose digest does not match, whose object is missing, or whose documents are not its own, and keeps serving', async () => {
     const good = (await registry.shard('s1')).current;
     await registry.publishShard('s1', [1, 3], { ...republished(good, 'tampered'), model: { ...good.model, sha256: 'f'.repeat(64) } });
     await experts.s1!.waitForLine(/new model refused/, 20_000);
     await registry.publishShard('s1', [1, 3], { ...republished(good, 'dangling'), model: { ...good.model, object: 'shard-s1-no-such-object' } });
     const refusals = () => experts.s1!.logs().filter((l) => String(l.msg).startsWith('new model refused'));
     await waitFor(async () => refusals().length === 2, 20_000);
+    // A model whose documents are another shard's: searches and records of one version must not come from two.
+    await registry.publishShard('s1', [1, 3], { ...republished(good, 'mismatched documents'), data: (await registry.shard('s0')).current.data });
+    await waitFor(async () => refusals().length === 3, 20_000);
     const reasons = refusals().map((l) => String(l.reason));
     expect(reasons[0]).toMatch(/sha256 .* does not match/);
     expect(reasons[1]).toMatch(/missing from the model store/);
+    expect(reasons[2]).toMatch(/has no record of 600 of the 600 documents of shard s1/);
     const s1 = (await shardStatus()).find((s) => s.id === 's1')!;
     expect(s1.version).toBe(1);
     expect(s1.live_replicas).toBe(1);
@@ -106,7 +115,7 @@ describe('a cluster started from the registry alone', () => {
 
     // A good version after the bad ones is taken: refusing one does not wedge the follower.
     await registry.publishShard('s1', [1, 3], republished(good, 'good again'));
-    await waitFor(async () => (await shardStatus()).find((s) => s.id === 's1')!.version === 4, 20_000);
+    await waitFor(async () => (await shardStatus()).find((s) => s.id === 's1')!.version === 5, 20_000);
   });
 
   it('with two replicas, they load a new version in turns, each out of rotation meanwhile: no failed or degraded answer', async () => {

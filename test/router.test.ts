@@ -63,7 +63,7 @@ describe('POST /v1/search', () => {
     }
   });
 
-  it('titles each result from the document records', async () => {
+  it("titles each result, from the records of the shard that found it (the router holds none)", async () => {
     const { body } = await search({ query: 'real-time strategy game', k: 5 });
     expect(body.results).toHaveLength(5);
     const docs = new Map(readFileSync(join(indexDir, 'docs.jsonl'), 'utf8').trim().split('\n').map((l) => {
@@ -122,11 +122,19 @@ describe('bad input', () => {
 });
 
 describe('status routes', () => {
-  it('GET /v1/docs/:id returns the document record', async () => {
-    const record = JSON.parse(readFileSync(join(indexDir, 'docs.jsonl'), 'utf8').split('\n')[7]!) as Record<string, string>;
-    const response = await fetch(`${base}/v1/docs/${encodeURIComponent(record.id!)}`);
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ id: record.id, docid: record.docid, title: record.title, text: record.text });
+  it("GET /v1/docs/:id returns the record from the shard that holds it, 404 when no shard does, 400 for an id too long", async () => {
+    for (const shard of ['s0', 's1']) {
+      const record = docOf(shard);
+      const response = await fetch(`${base}/v1/docs/${encodeURIComponent(record.id)}`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ id: record.id, docid: record.docid, title: record.title, text: record.text });
+    }
+    const missing = await fetch(`${base}/v1/docs/no-such-doc`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: { code: 'not_found', message: "no document with id 'no-such-doc'" } });
+    const long = await fetch(`${base}/v1/docs/${'x'.repeat(1025)}`);
+    expect(long.status).toBe(400);
+    expect(((await long.json()) as { error: { code: string } }).error.code).toBe('bad_input');
   });
 
   it('GET /v1/shards reports topics, docs, live replicas, build quality and recent latency', async () => {
@@ -177,6 +185,7 @@ describe('the OpenAPI contract', () => {
       ['POST', '/v1/search', '/v1/search', post(JSON.stringify({ query: 'x'.repeat(20_000) }))],
       ['GET', '/v1/docs/{id}', `/v1/docs/${encodeURIComponent(docId)}`],
       ['GET', '/v1/docs/{id}', '/v1/docs/no-such-doc'],
+      ['GET', '/v1/docs/{id}', `/v1/docs/${'x'.repeat(1025)}`],
       ['GET', '/v1/shards', '/v1/shards'],
       ['GET', '/v1/traffic', '/v1/traffic'],
       ['GET', '/healthz', '/healthz'],
@@ -194,7 +203,7 @@ describe('the OpenAPI contract', () => {
       statuses.push(response.status);
       expect(await contract.check(method, template, response)).toEqual([]);
     }
-    expect(statuses).toEqual([200, 400, 413, 200, 404, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]);
+    expect(statuses).toEqual([200, 400, 413, 200, 404, 400, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]);
     // The traffic series has seen the searches above.
     const traffic = (await (await fetch(`${base}/v1/traffic`)).json()) as { points: { requests_per_s: number }[] };
     expect(traffic.points.some((p) => p.requests_per_s > 0)).toBe(true);
@@ -227,6 +236,18 @@ describe('a shard with no expert left', () => {
     const contract = await ApiContract.of(await (await fetch(`${base}/openapi.json`)).json());
     expect(await contract.check('POST', '/v1/search', dead)).toEqual([]);
 
+    // The router holds no documents: those of s1 went with its expert, and no answer of s0 can say they do not exist.
+    const ofS1 = await fetch(`${base}/v1/docs/${encodeURIComponent(docOf('s1').id)}`);
+    expect(ofS1.status).toBe(503);
+    const unavailable = (await ofS1.clone().json()) as { error: { code: string; message: string } };
+    expect(unavailable.error.code).toBe('shard_unavailable');
+    expect(unavailable.error.message).toMatch(/^shard s1: did not answer .* no other shard holds document/);
+    expect(await contract.check('GET', '/v1/docs/{id}', ofS1)).toEqual([]);
+    expect((await fetch(`${base}/v1/docs/no-such-doc`)).status).toBe(503);
+    const ofS0 = await fetch(`${base}/v1/docs/${encodeURIComponent(docOf('s0').id)}`);
+    expect(ofS0.status).toBe(200);
+    expect(((await ofS0.json()) as { id: string }).id).toBe(docOf('s0').id);
+
     // Liveness comes from heartbeats: within HEARTBEAT_TIMEOUT_MS the shard is reported uncovered.
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 503, 6000);
     expect(await contract.check('GET', '/readyz', await fetch(`${base}/readyz`))).toEqual([]);
@@ -234,6 +255,13 @@ describe('a shard with no expert left', () => {
     expect(readiness).toEqual({ ready: false, reasons: ['shard s1 has no live replica'] });
   });
 });
+
+/** A document of the shard: its DocID starts with one of the shard's topics. */
+function docOf(shard: string): { id: string; docid: string; title: string; text: string } {
+  const { topics } = (JSON.parse(readFileSync(join(indexDir, 'manifest.json'), 'utf8')) as { shards: { id: string; topics: number[] }[] }).shards.find((s) => s.id === shard)!;
+  const records = readFileSync(join(indexDir, 'docs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; docid: string; title: string; text: string });
+  return records.find((r) => topics.includes(Number(r.docid.split('-')[0])))!;
+}
 
 interface SearchBody {
   results: { id: string; docid: string; score: number; shard: string; title: string }[];

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultIndexConfig } from '../../shared/config.ts';
-import { readDocRecords } from '../../shared/artifact/index-artifact.ts';
 import { createProgress } from '../../shared/progress.ts';
 import { buildIndex } from '../indexing/build-index.ts';
 import { LocalJobRunner } from '../indexing/local-job-runner.ts';
@@ -28,12 +27,11 @@ export const demoCommand: Command = {
     }
     const { index } = await LocalIndex.open(DEMO_INDEX);
     try {
-      const titles = new Map((await readDocRecords(DEMO_INDEX)).map((d) => [d.id, d.title]));
       for (const q of SAMPLE_QUERIES) {
         const t = performance.now();
         const result = await index.search(q, 3);
         ctx.stdout.write(`\n"${q}"  (${(performance.now() - t).toFixed(2)} ms, topics ${result.routed.map((r) => r.topic).join(',')})\n`);
-        for (const h of result.hits) ctx.stdout.write(`   ${h.docid.padEnd(10)} ${(h.title ?? titles.get(h.id) ?? '').padEnd(30)} score ${h.score.toFixed(2)}\n`);
+        for (const h of result.hits) ctx.stdout.write(`   ${h.docid.padEnd(10)} ${(h.title ?? '').padEnd(30)} score ${h.score.toFixed(2)}\n`);
       }
       ctx.stdout.write(`\nindex: ${DEMO_INDEX}\ntry:   node bin/dsi.js query --index ${DEMO_INDEX} "your words"\n`);
       return 0;

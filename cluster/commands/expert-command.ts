@@ -1,11 +1,11 @@
 import { settleWithin, stopSignal, SUPERVISOR_GONE_GRACE_MS } from './stop-signal.ts';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { LOCAL_INDEX_VERSION, openIndex, shardDirOf, verifyIndex } from '../../shared/artifact/index-artifact.ts';
+import { LOCAL_INDEX_VERSION, openIndex } from '../../shared/artifact/index-artifact.ts';
 import { connectBus } from '../../shared/bus/connection.ts';
 import { BadInputError, BusUnavailableError } from '../../shared/errors.ts';
-import { loadExpert, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
+import type { ServedExpert } from '../../shared/model/expert/shard-documents.ts';
 import { fetchShardModel, fetchShardModelInWorker } from '../../experts/fetch-model.ts';
+import { loadLocalShardModel } from '../../experts/local-model.ts';
 import { ShardFollower } from '../../experts/shard-follower.ts';
 import type { Manifest, ShardEntry } from '../../shared/artifact/manifest.ts';
 import type { BusAddress } from '../../shared/bus/address.ts';
@@ -85,7 +85,7 @@ export const expertCommand: Command = {
 };
 
 interface ServedShard {
-  expert: LoadedExpert;
+  expert: ServedExpert;
   entry: Pick<ShardEntry, 'id' | 'topics' | 'docs'>;
   config: IndexConfig;
   version: number;
@@ -101,13 +101,11 @@ async function localShardEntry(indexDir: string, shardId: string): Promise<{ ind
 }
 
 async function loadLocalShard({ indexDir, manifest, shard }: Awaited<ReturnType<typeof localShardEntry>>): Promise<ServedShard> {
-  const shardDir = shardDirOf(shard.id);
-  await verifyIndex(indexDir, manifest, [shardDir]);
-  const expert = await loadExpert(join(indexDir, shardDir));
+  const expert = await loadLocalShardModel(indexDir, manifest, shard.id);
   return { expert, entry: shard, config: manifest.config, version: LOCAL_INDEX_VERSION };
 }
 
-/** Everything from NATS: the index record (how to featurize and decode), the shard record, and the model it names. */
+/** Everything from NATS: the index record (how to featurize and decode), the shard record, and the model and documents it names. */
 async function loadRegistryShard(bus: Bus, nats: BusAddress, shardId: string, log: Logger): Promise<ServedShard> {
   const registry = await Registry.open(bus);
   const index = await registry.index();

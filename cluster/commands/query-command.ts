@@ -1,5 +1,4 @@
 import { BadInputError } from '../../shared/errors.ts';
-import { readDocRecords } from '../../shared/artifact/index-artifact.ts';
 import { LocalIndex } from '../local-index.ts';
 import { intFlag, parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
@@ -16,11 +15,10 @@ export const queryCommand: Command = {
     await startRuntime(ctx, 'dsi-query', values, { level: 'warn' });
     const { index } = await LocalIndex.open(indexDir);
     try {
-      const titles = new Map((await readDocRecords(indexDir)).map((d) => [d.id, d.title]));
       const t = performance.now();
       const result = await index.search(text, k);
       const tookMs = performance.now() - t;
-      const hits = result.hits.map((h) => ({ ...h, title: h.title ?? titles.get(h.id) ?? '' }));
+      const hits = result.hits.map((h) => ({ ...h, title: h.title ?? '' }));
       if (values.json) {
         ctx.stdout.write(`${JSON.stringify({ results: hits, routed: result.routed.map((r) => ({ topic: r.topic, p: Math.exp(r.logp) })), took_ms: tookMs })}\n`);
       } else {

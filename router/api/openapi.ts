@@ -1,5 +1,6 @@
 import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { MAX_DOC_ID_CHARS } from '../../shared/bus/protocol.ts';
 import type { RequestLimits } from '../config.ts';
 import { searchBodySchema } from '../search-body.ts';
 import { PAGE_PATHS } from '../status-page/paths.ts';
@@ -56,9 +57,15 @@ export function openApiDocument(limits: RequestLimits): object {
     {
       method: 'get',
       path: '/v1/docs/{id}',
-      summary: 'A document record: id, DocID, title and text.',
+      summary: 'A document record: id, DocID, title and text, from the shard that holds it (every shard is asked).',
       request: { params: z.object({ id: z.string().describe("The document's id in the collection.") }) },
-      responses: { 200: json(DocSchema, 'The document.'), 404: error('No document with this id.'), ...GUARDED_ERRORS },
+      responses: {
+        200: json(DocSchema, 'The document.'),
+        400: error(`The id is longer than ${MAX_DOC_ID_CHARS} characters.`),
+        404: error('No shard holds a document with this id (every shard answered).'),
+        503: error('No shard that answered holds it, and some shard did not answer (`shard_unavailable`): it may be there; or the router has lost NATS (`bus_unavailable`, with `Retry-After`).'),
+        ...GUARDED_ERRORS,
+      },
     },
     {
       method: 'get',

@@ -33,6 +33,11 @@ export function shardDirOf(shard: string): string {
 export const DocRecordSchema = z.object({ id: z.string(), docid: z.string(), title: z.string(), text: z.string() });
 export type DocRecord = z.infer<typeof DocRecordSchema>;
 
+/** A record as a line of docs.jsonl (its fields alone, in their order). */
+export function docRecordLine(d: DocRecord): string {
+  return `${JSON.stringify({ id: d.id, docid: d.docid, title: d.title, text: d.text })}\n`;
+}
+
 /**
  * Reads and validates the manifest; refuses another format version, or models that read
  * text through another featurizer than this build's, with a clear reason.
@@ -63,8 +68,16 @@ export async function verifyIndex(dir: string, manifest: Manifest, folders?: rea
 }
 
 export async function readDocRecords(dir: string): Promise<DocRecord[]> {
-  const path = join(dir, INDEX_LAYOUT.docs);
   const out: DocRecord[] = [];
+  for await (const record of streamDocRecords(join(dir, INDEX_LAYOUT.docs))) out.push(record);
+  return out;
+}
+
+/**
+ * The document records of a JSON-lines file, one at a time: a reader that keeps only some
+ * (an expert its shard's) never holds the others. A bad line fails naming file and line.
+ */
+export async function* streamDocRecords(path: string): AsyncGenerator<DocRecord> {
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   let line = 0;
   try {
@@ -72,11 +85,12 @@ export async function readDocRecords(dir: string): Promise<DocRecord[]> {
       line++;
       const parsed = DocRecordSchema.safeParse(JSON.parse(text));
       if (!parsed.success) throw new ArtifactError(`${path}:${line}`, 'not a document record');
-      out.push(parsed.data);
+      yield parsed.data;
     }
   } catch (cause) {
     if (cause instanceof ArtifactError) throw cause;
     throw new ArtifactError(`${path}:${line}`, 'unreadable', { cause });
+  } finally {
+    lines.close();
   }
-  return out;
 }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { BadInputError } from '../errors.ts';
 import { FEATURIZER_VERSION } from '../text/featurizer.ts';
 import { sha256File, StreamDigest } from './checksum.ts';
-import { INDEX_LAYOUT, SHARD_FILES, shardDirOf, type DocRecord } from './index-artifact.ts';
+import { docRecordLine, INDEX_LAYOUT, SHARD_FILES, shardDirOf, type DocRecord } from './index-artifact.ts';
 import { ARTIFACT_FORMAT, MANIFEST_FILE, type Manifest } from './manifest.ts';
 import type { ShardQueries } from './shard-data.ts';
 
@@ -81,7 +81,7 @@ export class IndexWriter {
   /** docs.jsonl: one record a line, streamed (the Debian collection's is ~60 MB). */
   async writeDocuments(records: Iterable<DocRecord>): Promise<void> {
     const out = createWriteStream(join(this.dir, INDEX_LAYOUT.docs));
-    for (const d of records) if (!out.write(`${JSON.stringify({ id: d.id, docid: d.docid, title: d.title, text: d.text })}\n`)) await once(out, 'drain');
+    for (const d of records) if (!out.write(docRecordLine(d))) await once(out, 'drain');
     out.end();
     await once(out, 'finish');
   }

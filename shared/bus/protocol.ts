@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DocRecordSchema } from '../artifact/index-artifact.ts';
 import { ErrorCode } from '../errors.ts';
 
 /**
@@ -17,12 +18,25 @@ export const Subjects = {
   search: (shard: string) => `dsi.search.${shard}`,
   /** Search requests for one replica: the router targets replicas it has seen alive. */
   replicaSearch: (shard: string, replica: string) => `dsi.search.${shard}.${replica}`,
-  /** Queue group name of a shard's replicas. */
+  /** Document requests (a record by its id) for a shard, served by the same queue group as its searches. */
+  doc: (shard: string) => `dsi.doc.${shard}`,
+  replicaDoc: (shard: string, replica: string) => `dsi.doc.${shard}.${replica}`,
+  /** Queue group name of a shard's replicas (for every kind of request: a group is per subject). */
   queueGroup: (shard: string) => `dsi-expert-${shard}`,
   /** Heartbeats of every replica of every shard (subscribe with the wildcard). */
   heartbeat: (shard: string) => `dsi.heartbeat.${shard}`,
   heartbeatWildcard: 'dsi.heartbeat.*',
 } as const;
+
+/** What the router asks a shard, each kind on subjects of its own: a search, or a document record by id. */
+export const ShardRequestKind = { search: 'search', doc: 'doc' } as const;
+export type ShardRequestKind = (typeof ShardRequestKind)[keyof typeof ShardRequestKind];
+
+/** The subjects of each kind of request: the shard's queue group (any replica), or one replica. */
+export const RequestSubjects: { readonly [K in ShardRequestKind]: { readonly queue: (shard: string) => string; readonly replica: (shard: string, replica: string) => string } } = {
+  search: { queue: Subjects.search, replica: Subjects.replicaSearch },
+  doc: { queue: Subjects.doc, replica: Subjects.replicaDoc },
+};
 
 /** How often experts announce themselves, and after how long without a heartbeat a replica is dropped. */
 export const HEARTBEAT_INTERVAL_MS = 1000;
@@ -69,10 +83,10 @@ export type SearchRequest = z.infer<typeof SearchRequestSchema>;
 export type ShardQuery = Omit<SearchRequest, 'v'>;
 
 /**
- * One document a shard returns: its corpus id, its DocID and its score (today
- * log P(topic) + log P(rest of DocID | topic, query); comparable across shards, which is
- * how results are merged). A shard may title its hits; where it does not, the title comes
- * from the document records of whoever shows the results.
+ * One document a shard returns: its corpus id, its DocID, its score (comparable across
+ * shards, which is how results are merged) and its title, from the shard's own documents
+ * (an expert loaded without them, or of an older build, leaves it out: no one else holds
+ * the records to title it from).
  */
 export const ShardHitSchema = z.object({
   id: z.string().describe("The document's id in the collection."),
@@ -81,6 +95,15 @@ export const ShardHitSchema = z.object({
   title: z.string().optional(),
 });
 export type ShardHit = z.infer<typeof ShardHitSchema>;
+
+/** Any request a shard could not answer: the error's code and message, and who says so. */
+const ShardErrorReplySchema = z.object({
+  ok: z.literal(false),
+  shard: z.string(),
+  replica: z.string(),
+  error: z.object({ code: z.nativeEnum(ErrorCode), message: z.string() }),
+});
+export type ShardErrorReply = z.infer<typeof ShardErrorReplySchema>;
 
 export const SearchReplySchema = z.discriminatedUnion('ok', [
   z.object({
@@ -91,16 +114,38 @@ export const SearchReplySchema = z.discriminatedUnion('ok', [
     hits: z.array(ShardHitSchema),
     took_ms: z.number(),
   }),
-  z.object({
-    ok: z.literal(false),
-    shard: z.string(),
-    replica: z.string(),
-    error: z.object({ code: z.nativeEnum(ErrorCode), message: z.string() }),
-  }),
+  ShardErrorReplySchema,
 ]);
 export type SearchReply = z.infer<typeof SearchReplySchema>;
 /** What a shard answers, whichever way it travels: the hits, and which replica and model version found them. */
 export type ShardAnswer = Pick<Extract<SearchReply, { ok: true }>, 'hits' | 'replica' | 'version'>;
+
+/** Longest document id a request may carry: ids are package names and the like, far shorter. */
+export const MAX_DOC_ID_CHARS = 1024;
+
+/**
+ * A document's record by its corpus id (GET /v1/docs/:id): the router asks every shard,
+ * and only the one holding the document has it; documents live with their shards' experts,
+ * not in the router.
+ */
+export const DocRequestSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  id: z.string().min(1).max(MAX_DOC_ID_CHARS),
+});
+export type DocRequest = z.infer<typeof DocRequestSchema>;
+
+export const DocReplySchema = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    shard: z.string(),
+    replica: z.string(),
+    version: z.number().int(),
+    /** The record as the index holds it, from the model version this replica serves; null: not a document of this shard. */
+    doc: DocRecordSchema.nullable(),
+  }),
+  ShardErrorReplySchema,
+]);
+export type DocReply = z.infer<typeof DocReplySchema>;
 
 export const HeartbeatSchema = z.object({
   v: z.literal(PROTOCOL_VERSION),

@@ -18,7 +18,7 @@ describe('ShardView', () => {
     expect(view.choose('s0')?.replica).toBeUndefined();
     expect(view.uncovered()).toEqual(['s0']);
     expect(view.observe(beat('s0', 'a'))).toBe(true);
-    expect(view.choose('s0')).toEqual({ replica: 'a', subject: Subjects.replicaSearch('s0', 'a') });
+    expect(view.choose('s0')).toEqual({ replica: 'a', subjects: { search: Subjects.replicaSearch('s0', 'a'), doc: Subjects.replicaDoc('s0', 'a') } });
     expect(view.uncovered()).toEqual([]);
   });
 

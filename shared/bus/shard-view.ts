@@ -1,6 +1,6 @@
 import { decode } from './codec.ts';
 import type { Bus, BusSubscription } from './connection.ts';
-import { HEARTBEAT_TIMEOUT_MS, HeartbeatSchema, Subjects, type Heartbeat } from './protocol.ts';
+import { HEARTBEAT_TIMEOUT_MS, HeartbeatSchema, RequestSubjects, Subjects, type Heartbeat, type ShardRequestKind } from './protocol.ts';
 import type { Logger } from '../log.ts';
 
 /** What is known of one replica from its heartbeats and this process's requests to it (GET /v1/shards, dsi status). */
@@ -28,10 +28,10 @@ export interface ShardViewOptions {
   now?: () => number;
 }
 
-/** A replica to send a request to, with its subject (formatted once, when the replica was first heard from). */
+/** A replica to send a request to, with its subject for each kind of request (formatted once, when the replica was first heard from). */
 export interface ReplicaTarget {
   readonly replica: string;
-  readonly subject: string;
+  readonly subjects: Readonly<Record<ShardRequestKind, string>>;
 }
 
 interface Replica {
@@ -108,7 +108,8 @@ export class ShardView {
       known.seenAt = now;
       known.suspect = false;
     } else {
-      const target = Object.freeze({ replica: hb.replica, subject: Subjects.replicaSearch(hb.shard, hb.replica) });
+      const subjects = Object.freeze({ search: RequestSubjects.search.replica(hb.shard, hb.replica), doc: RequestSubjects.doc.replica(hb.shard, hb.replica) });
+      const target = Object.freeze({ replica: hb.replica, subjects });
       shard.replicas.set(hb.replica, { target, heartbeat: hb, seenAt: now, suspect: false, inflight: 0 });
       this.#forgetSilent(shard, now);
     }

@@ -1,4 +1,6 @@
+import { writeFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
+import { docRecordLine } from '../artifact/index-artifact.ts';
 import type { BusAddress } from '../bus/address.ts';
 import { connectBus } from '../bus/connection.ts';
 import { createLogger } from '../log.ts';
@@ -6,11 +8,16 @@ import { unpackFolder } from './bundle.ts';
 import type { ObjectRef } from './records.ts';
 import { Registry } from './registry.ts';
 
-/** What the worker is asked to do: fetch one model object, check it, and write its files into `dir`. */
+/**
+ * What the worker is asked to do: fetch one model object, check it, and write its files
+ * into `dir`; with `documents`, also a shard's data object, whose document records it
+ * writes to `documents.file` as JSON lines (its queries are not wanted where it is served).
+ */
 export interface FetchTask {
   nats: BusAddress;
   ref: ObjectRef;
   dir: string;
+  documents?: { ref: ObjectRef; file: string };
 }
 
 export type FetchTaskResult = { ok: true } | { ok: false; message: string };
@@ -24,8 +31,12 @@ async function run(task: FetchTask): Promise<FetchTaskResult> {
   const log = createLogger({ name: 'dsi-model-fetch', level: 'warn' });
   const bus = await connectBus({ ...task.nats, name: 'dsi-model-fetch', log });
   try {
-    const bytes = await (await Registry.open(bus)).download(task.ref);
-    await unpackFolder(bytes, task.dir, `object ${task.ref.object}`);
+    const registry = await Registry.open(bus);
+    await unpackFolder(await registry.download(task.ref), task.dir, `object ${task.ref.object}`);
+    if (task.documents) {
+      const { docs } = await registry.shardData({ data: task.documents.ref });
+      await writeFile(task.documents.file, docs.map(docRecordLine).join(''));
+    }
     return { ok: true };
   } finally {
     await bus.close();

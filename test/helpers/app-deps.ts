@@ -2,6 +2,7 @@ import type { AppDeps } from '../../router/app.ts';
 import { DEFAULT_LIMITS } from '../../router/config.ts';
 import { RouterMetrics } from '../../router/metrics.ts';
 import { ShardView } from '../../shared/bus/shard-view.ts';
+import { NotFoundError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/log.ts';
 
 /** An empty search answer, for apps whose search is not what a test is about. */
@@ -12,7 +13,7 @@ export function stubAppDeps(overrides: Partial<AppDeps> = {}): AppDeps {
   return {
     limits: DEFAULT_LIMITS,
     search: { search: async () => EMPTY_ANSWER },
-    docs: new Map(),
+    documents: { find: async (id) => Promise.reject(new NotFoundError(`no document with id '${id}'`)) },
     status: { shards: () => [], readiness: () => ({ ready: true, reasons: [] }), gatingVersion: () => 1 },
     metrics: new RouterMetrics(() => [], new ShardView([])),
     log: createLogger({ name: 'app-test', level: 'silent' }),

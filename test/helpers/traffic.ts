@@ -3,7 +3,7 @@
  * from a few clients while something is done to the cluster, with every outcome kept.
  */
 export interface SearchBody {
-  results: { id: string; docid: string; shard: string }[];
+  results: { id: string; docid: string; shard: string; title: string }[];
   routed: { topic: number; p: number }[];
   degraded: boolean;
   missing_shards: string[];

@@ -12,6 +12,7 @@ import { ExpertModel } from './expert-model.ts';
 import type { FusionWeights } from '../fusion/fusion.ts';
 import { LEXICON_FILES, loadLexicon } from '../lexical/lexical-store.ts';
 import type { ShardLexicon } from '../lexical/shard-lexicon.ts';
+import type { ShardTitles } from './shard-documents.ts';
 
 const TensorSpecSchema = z.object({ name: z.string(), dtype: z.enum(['float32', 'int32', 'uint32']), shape: z.array(z.number().int().min(0)) });
 const ExpertFileSchema = z.object({
@@ -34,6 +35,11 @@ export interface TrainedExpert {
 export interface LoadedExpert extends TrainedExpert {
   readonly lexicon: ShardLexicon;
   readonly fusion: FusionWeights;
+  /**
+   * Its documents' titles, when it was loaded with them (shard-documents.ts): its hits are
+   * titled from them. Builds and checks, which only score, load none.
+   */
+  readonly documents?: ShardTitles;
 }
 
 export async function saveExpert(dir: string, expert: TrainedExpert): Promise<void> {

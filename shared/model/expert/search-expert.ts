@@ -1,6 +1,5 @@
 import { Scoring, type RoutedTopic, type ShardHit, type ShardQuery } from '../../bus/protocol.ts';
 import type { IndexConfig } from '../../config.ts';
-import { formatDocId } from '../../docids/build.ts';
 import { featurizeQuery } from '../../text/featurizer.ts';
 import { TopK } from '../../util/top-k.ts';
 import type { BeamStart } from '../../decode/beam.ts';
@@ -8,6 +7,7 @@ import { FEATURE, FUSION_SIZE, fusedScore, type FusionWeights } from '../fusion/
 import { logSoftmaxInPlace } from '../heads.ts';
 import { dot } from '../../util/dot.ts';
 import type { LoadedExpert } from './expert-store.ts';
+import { docIdOf } from './shard-documents.ts';
 import type { SearchOptions } from './expert-model.ts';
 
 /** What an expert needs of the index's config to answer: how queries are featurized, how wide it decodes and how many candidates it ranks. */
@@ -224,8 +224,11 @@ function decodeSemantic(expert: LoadedExpert, query: ShardQuery, config: ExpertS
   return model.search(vector, 0, starts, beamFor(query.k, config.decode.beamWidth)).map((hit) => hitOf(expert, hit.doc, hit.logp));
 }
 
+/** A hit titled from the shard's own documents when the expert holds their titles: whoever shows the results needs no records of its own. */
 function hitOf(expert: LoadedExpert, doc: number, score: number): ShardHit {
-  return { id: expert.docIds[doc]!, docid: formatDocId(expert.model.trie.pathOf(expert.model.trie.leafOfDoc(doc))), score };
+  const id = expert.docIds[doc]!;
+  const docid = docIdOf(expert.model.trie, doc);
+  return expert.documents ? { id, docid, score, title: expert.documents.titles[doc]! } : { id, docid, score };
 }
 
 /** The k best hits of a beam at least k wide: the index's beam width, widened when more hits are asked for than it holds. */
