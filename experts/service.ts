@@ -17,7 +17,7 @@ import {
 } from '../shared/bus/protocol.ts';
 import { DsiError, ErrorCode } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
-import { searchExpert, type ExpertSearchConfig } from '../shared/model/expert/search-expert.ts';
+import { searchExpert, warmUpExpert, type ExpertSearchConfig } from '../shared/model/expert/search-expert.ts';
 import type { ServedExpert } from '../shared/model/expert/shard-documents.ts';
 
 export interface ExpertServiceOptions {
@@ -108,10 +108,12 @@ export class ExpertService {
    * caller to free. Searches run one at a time and synchronously (see #answer), so no
    * search ever sees half of a swap and none waits for it: the switch is one assignment
    * between two searches. The documents come with the model, so a document request is
-   * answered from the version that searches use. A heartbeat goes out at once so routers
-   * see the new version.
+   * answered from the version that searches use. The new model is warmed up first
+   * (warmUpExpert) so its first searches are not its slowest; one whose search fails is
+   * not swapped in (this throws). A heartbeat goes out at once so routers see the new version.
    */
   swap(expert: ServedExpert, version: number, docs: number): ServedExpert {
+    warmUpExpert(expert, this.#opts.shard.topics, this.#opts.config);
     const old = this.#serving.expert;
     this.#serving = { expert, version, docs };
     this.#log.info({ version, docs }, 'serving new model version');
@@ -148,6 +150,12 @@ export class ExpertService {
   /** Subscribes, waits until the server has the subscriptions (so a request sent after this resolves finds us), and starts the heartbeat. */
   async start(): Promise<void> {
     const { bus } = this.#opts;
+    try {
+      warmUpExpert(this.#serving.expert, this.#opts.shard.topics, this.#opts.config);
+    } catch (error) {
+      // The model given at start is served whatever happens: its requests get the fault as an error reply.
+      this.#log.warn({ err: (error as Error).message }, 'warm-up search failed; serving anyway');
+    }
     const onRequest = (message: BusMessage) => this.#onRequest(message);
     const onDocRequest = (message: BusMessage) => this.#onDocRequest(message);
     this.#subscriptions.push(bus.subscribe(this.#subjects.search, { queue: this.#subjects.queue }, onRequest));

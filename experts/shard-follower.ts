@@ -106,7 +106,15 @@ export class ShardFollower {
       expert.model.dispose();
       return;
     }
-    const old = this.#o.target.swap(expert, wanted.version, wanted.docs);
+    let old: ServedExpert;
+    try {
+      old = this.#o.target.swap(expert, wanted.version, wanted.docs);
+    } catch (error) {
+      expert.model.dispose();
+      this.#refused = versionKey(wanted);
+      this.#log.error({ version: wanted.version, object: wanted.model.object, reason: `its search fails: ${(error as Error).message}`, serving: this.#served.version }, 'new model refused; still serving the current one');
+      return;
+    }
     old.model.dispose();
     this.#log.info({ from: this.#served.version, to: wanted.version, note: wanted.note, load_ms: Math.round(performance.now() - started) }, 'model swapped');
     this.#served = wanted;

@@ -49,6 +49,23 @@ export function searchExpert(expert: LoadedExpert, query: ShardQuery, config: Ex
   return top.sorted().map((h) => hitOf(expert, h.id, h.score));
 }
 
+/** Searches run by warmUpExpert: enough for the search code to be compiled before the first real query. */
+const WARM_UP_SEARCHES = 20;
+
+/**
+ * Runs a few searches on an expert before it serves: its serving tables are built on first
+ * use and the search code is compiled by the first calls, which together take longer than
+ * a search's deadline. Each search asks one of `topics` with a few of the shard's terms.
+ */
+export function warmUpExpert(expert: LoadedExpert, topics: readonly number[], config: ExpertSearchConfig): void {
+  const terms = expert.lexicon.pass.index.terms;
+  if (topics.length === 0 || terms.length === 0) return;
+  for (let i = 0; i < WARM_UP_SEARCHES; i++) {
+    const picked = Array.from({ length: 4 }, (_, j) => terms[(i * 7919 + j * 104729) % terms.length]!);
+    searchExpert(expert, { query: 'warm up', topics: [{ topic: topics[i % topics.length]!, logp: 0 }], k: 10, lexical: { terms: picked, weights: picked.map(() => 1), bound: picked.length } }, config);
+  }
+}
+
 const LEXICAL_ONLY: FusionWeights = Object.freeze({ weights: Float32Array.from({ length: FUSION_SIZE }, (_, i) => (i === LEXICAL ? 1 : 0)), bias: 0 });
 
 /**
