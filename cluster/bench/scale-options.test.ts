@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../../shared/errors.ts';
-import { checkSizes, DEFAULT_SHARDS_PER_100K, parseScaleOptions, parseSizes, shardsFor } from './scale-options.ts';
+import { DEFAULT_SHARDS_PER_100K, parseScaleOptions, parseSizes, sampleSizes, shardsFor } from './scale-options.ts';
 
 describe('bench:scale options', () => {
   it('reads a list of sizes as people write them, in the order given', () => {
@@ -37,11 +37,11 @@ describe('bench:scale options', () => {
     for (const argv of bad) expect(() => parseScaleOptions(argv), argv.join(' ')).toThrow(BadInputError);
   });
 
-  it('refuses sizes a sample of the collection cannot have', () => {
+  it('makes a size below the core the core alone, and refuses sizes a sample cannot have', () => {
     const debianPlus = { core: 60_514, distractors: 737_673 };
-    expect(() => checkSizes([60_514, 200_000, 798_187], debianPlus)).not.toThrow();
-    expect(() => checkSizes([60_000], debianPlus)).toThrow(/below the collection's 60514 core/);
-    expect(() => checkSizes([800_000], debianPlus)).toThrow(/more than the collection's 798187/);
-    expect(() => checkSizes([1_200], { core: 1_200, distractors: 0 })).not.toThrow();
+    expect(sampleSizes([60_000, 200_000, 798_187], debianPlus)).toEqual([60_514, 200_000, 798_187]);
+    expect(() => sampleSizes([800_000], debianPlus)).toThrow(/more than the collection's 798187/);
+    expect(() => sampleSizes([1_000, 60_000], debianPlus)).toThrow(/1000 and 60000 are the same sample of 60514/);
+    expect(sampleSizes([1_000], { core: 1_200, distractors: 0 })).toEqual([1_200]);
   });
 });

@@ -74,11 +74,18 @@ function positiveNumber(text: string, flag: string): number {
   return n;
 }
 
-/** Refuses a size a sample of the collection cannot have: fewer documents than its core (always kept), or more than it holds. */
-export function checkSizes(sizes: readonly number[], collection: { core: number; distractors: number }): void {
+/**
+ * The documents of each size's sample. Every core document is kept, so a size below the
+ * core is the core alone (`60k` of debian-plus-registries: Debian's 60,514 documents);
+ * a size above the whole collection, or two sizes that come to the same sample, are refused.
+ */
+export function sampleSizes(sizes: readonly number[], collection: { core: number; distractors: number }): number[] {
   const all = collection.core + collection.distractors;
-  for (const size of sizes) {
-    if (size < collection.core) throw new BadInputError(`--sizes: ${size} is below the collection's ${collection.core} core documents, which every sample keeps`);
+  const samples = sizes.map((size) => {
     if (size > all) throw new BadInputError(`--sizes: ${size} is more than the collection's ${all} documents`);
-  }
+    return Math.max(size, collection.core);
+  });
+  const repeated = samples.findIndex((n, i) => samples.indexOf(n) !== i);
+  if (repeated >= 0) throw new BadInputError(`--sizes: ${sizes[samples.indexOf(samples[repeated]!)]} and ${sizes[repeated]} are the same sample of ${samples[repeated]} documents (the collection's core alone)`);
+  return samples;
 }
