@@ -48,7 +48,10 @@ export function watchPeakMemory(root: number, intervalMs = 200): { stop(): TreeP
   let treePeak = 0;
   const sample = () => {
     const tree = readTreeMemory(root);
-    for (const p of tree) peaks.set(p.pid, { kind: p.kind, peakBytes: Math.max(p.peakBytes, peaks.get(p.pid)?.peakBytes ?? 0) });
+    for (const p of tree) {
+      const seen = peaks.get(p.pid);
+      peaks.set(p.pid, { kind: seen?.kind ?? p.kind, peakBytes: Math.max(p.peakBytes, seen?.peakBytes ?? 0) });
+    }
     treePeak = Math.max(treePeak, tree.reduce((sum, p) => sum + p.rssBytes, 0));
   };
   sample();
@@ -76,7 +79,7 @@ export function peaksByKind(processes: Iterable<{ kind: string; peakBytes: numbe
 export function kindOf(argv: readonly string[]): string {
   const script = argv.findIndex((arg) => arg.endsWith('/dsi.js') || arg === 'dsi.js');
   if (script >= 0 && argv[script + 1]) return `dsi ${argv[script + 1]}`;
-  return basename(argv[0] ?? '?');
+  return basename(argv[0] ?? '');
 }
 
 function descendants(root: number): number[] {
@@ -106,7 +109,8 @@ function parentOf(pid: number): number | undefined {
 function readMemory(pid: number): ProcessMemory | undefined {
   const status = readProcFile(pid, 'status');
   const cmdline = readProcFile(pid, 'cmdline');
-  if (status === undefined || cmdline === undefined) return undefined;
+  // No command line: a process exiting (its memory already given back) or a zombie.
+  if (status === undefined || !cmdline) return undefined;
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
   return { pid, kind: kindOf(cmdline.split('\0').filter(Boolean)), rssBytes: kib('VmRSS'), peakBytes: kib('VmHWM') };
 }
