@@ -47,12 +47,7 @@ export async function writeDistractorSample(opts: SampleOptions): Promise<Sample
   if (resolve(opts.from) === resolve(opts.out)) throw new BadInputError('--out must differ from --from');
   const isDistractor = (id: string) => (opts.distractor ?? REGISTRY_DISTRACTOR).test(id);
 
-  let core = 0;
-  let available = 0;
-  for await (const doc of readCorpus(opts.from)) {
-    if (isDistractor(doc.id)) available++;
-    else core++;
-  }
+  const { core, distractors: available } = await countCollection(opts.from, opts.distractor);
   const keep = distractorChoice(core, available, opts);
 
   await mkdir(join(opts.out, 'qrels'), { recursive: true });
@@ -68,6 +63,17 @@ export async function writeDistractorSample(opts: SampleOptions): Promise<Sample
   await once(out, 'finish');
   await copyQueriesAndQrels(opts.from, opts.out);
   return { documents: core + kept, core, distractors: kept, distractorsAvailable: available };
+}
+
+/** Core documents and distractors of a collection (one streamed pass): the sizes a sample of it can have. */
+export async function countCollection(from: string, distractor: RegExp = REGISTRY_DISTRACTOR): Promise<{ core: number; distractors: number }> {
+  let core = 0;
+  let distractors = 0;
+  for await (const doc of readCorpus(from)) {
+    if (distractor.test(doc.id)) distractors++;
+    else core++;
+  }
+  return { core, distractors };
 }
 
 /** Which distractors (by position among them) the sample keeps. */

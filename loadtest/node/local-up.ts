@@ -22,7 +22,8 @@ export interface LocalUp {
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const READY_TIMEOUT_MS = 180_000;
 
-export async function startLocalUp(opts: { indexDir?: string; replicas: number; env: NodeJS.ProcessEnv; log: (line: string) => void; port?: number }): Promise<LocalUp> {
+export async function startLocalUp(opts: { indexDir?: string; replicas: number; env: NodeJS.ProcessEnv; log: (line: string) => void; port?: number; readyTimeoutMs?: number }): Promise<LocalUp> {
+  const readyTimeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
   // No index named: the demo's, built on first use by `dsi up --demo`.
   const args = [`${REPO}bin/dsi.js`, 'up', '--port', String(opts.port ?? 0), '--replicas', String(opts.replicas), ...(opts.indexDir ? ['--index', opts.indexDir] : ['--demo'])];
   opts.log(`starting: dsi ${args.slice(1).join(' ')}`);
@@ -35,7 +36,7 @@ export async function startLocalUp(opts: { indexDir?: string; replicas: number; 
   let natsUrl = '';
   let natsTokenFile: string | undefined;
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`dsi up was not ready within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(() => reject(new Error(`dsi up was not ready within ${readyTimeoutMs / 1000} s`)), readyTimeoutMs);
     let readyAt: string | undefined;
     createInterface({ input: child.stdout }).on('line', (line) => {
       const m = /^dsi up: ready at (\S+)/.exec(line);
