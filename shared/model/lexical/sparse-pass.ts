@@ -1,7 +1,6 @@
 import { kthLargest } from '../../util/kth-largest.ts';
 import type { QueryHead, WeightedTerms } from './query-head.ts';
 import type { TermIndex } from './term-index.ts';
-import { Field } from './terms.ts';
 
 /** One query term resolved against an index: its number there, weight, and the most it can add to a score. */
 interface ResolvedTerm {
@@ -308,9 +307,10 @@ export function documentPriors(index: TermIndex, head: QueryHead): Float32Array 
   if (head.learnt.priors.ids.length === 0) return out;
   const termPrior = new Float32Array(index.terms.length);
   for (let t = 0; t < index.terms.length; t++) termPrior[t] = head.priorOf(index.terms[t]!);
+  const { nameOffsets, nameTerms } = index;
   for (let d = 0; d < index.documents; d++) {
     let s = 0;
-    for (let p = index.docOffsets[d]!; p < index.docOffsets[d + 1]!; p++) if (index.docFields[p] === Field.name) s += termPrior[index.docTerms[p]!]!;
+    for (let p = nameOffsets[d]!; p < nameOffsets[d + 1]!; p++) s += termPrior[nameTerms[p]!]!;
     out[d] = s;
   }
   return out;
