@@ -125,8 +125,13 @@ export class ExpertService {
     return this.#opts.replica;
   }
 
+  /** What heartbeats and stats say: draining to stop, or out of rotation for a while. */
+  get #announcedDraining(): boolean {
+    return this.#draining || this.#resting;
+  }
+
   stats(): ExpertServiceStats {
-    return { inflight: this.#inflight, served: this.#served, draining: this.#draining || this.#resting };
+    return { inflight: this.#inflight, served: this.#served, draining: this.#announcedDraining };
   }
 
   /**
@@ -267,7 +272,7 @@ export class ExpertService {
   }
 
   #heartbeat(): void {
-    const beat: Heartbeat = { ...this.#identity, version: this.#serving.version, docs: this.#serving.docs, inflight: this.#inflight, served: this.#served, draining: this.#draining || this.#resting };
+    const beat: Heartbeat = { ...this.#identity, version: this.#serving.version, docs: this.#serving.docs, inflight: this.#inflight, served: this.#served, draining: this.#announcedDraining };
     try {
       this.#opts.bus.publish(this.#subjects.heartbeat, encode(beat));
     } catch (error) {
