@@ -1,4 +1,5 @@
 import { FeatureCounts } from './feature-counts.ts';
+import { KeyIndex } from '../util/key-index.ts';
 import { isBigram, type FeatureBag } from './featurizer.ts';
 
 /**
@@ -15,16 +16,15 @@ export class Vocabulary {
   readonly ids: Uint32Array;
   readonly idf: Float32Array;
   readonly documents: number;
-  // Built once: encoding runs per query, and a Map lookup beats a binary search here.
-  readonly #rowOf: Map<number, number>;
+  // Built once: encoding runs per query, and a hash lookup beats a binary search here.
+  readonly #rowOf: KeyIndex;
 
   constructor(ids: Uint32Array, idf: Float32Array, documents: number) {
     if (ids.length !== idf.length) throw new Error(`vocabulary: ${ids.length} ids but ${idf.length} idf values`);
     this.ids = ids;
     this.idf = idf;
     this.documents = documents;
-    this.#rowOf = new Map();
-    for (let i = 0; i < ids.length; i++) this.#rowOf.set(ids[i]!, i);
+    this.#rowOf = new KeyIndex(ids);
   }
 
   get size(): number {
@@ -32,7 +32,7 @@ export class Vocabulary {
   }
 
   rowOf(hash: number): number {
-    return this.#rowOf.get(hash) ?? -1;
+    return this.#rowOf.get(hash);
   }
 
   /**
@@ -45,7 +45,7 @@ export class Vocabulary {
     let norm = 0;
     for (let i = 0; i < bag.ids.length; i++) {
       const row = this.#rowOf.get(bag.ids[i]!);
-      if (row === undefined) continue;
+      if (row < 0) continue;
       const w = (1 + Math.log(bag.counts[i]!)) * this.idf[row]!;
       rows.push(row);
       weights.push(w);
