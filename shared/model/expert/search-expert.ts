@@ -191,7 +191,10 @@ function likelyLeaves(expert: LoadedExpert, scratch: QueryScratch, starts: reado
   const { trie } = model;
   const rows = model.servingRows();
   const best = new TopK(leafCount);
+  // Best cluster first: a leaf scores at most its cluster's log P (its own log-softmax is ≤ 0),
+  // so once a cluster is below the leaves already kept, none of its leaves is read.
   for (const cluster of likelyClusters(expert, scratch, starts, clusterCount)) {
+    if (cluster.logp < best.threshold) break;
     const first = trie.firstChild[cluster.node]!;
     const count = trie.childCount[cluster.node]!;
     const logits = scratch.children;
@@ -212,10 +215,13 @@ function likelyClusters(expert: LoadedExpert, scratch: QueryScratch, starts: rea
   const { trie } = model;
   const rows = model.servingRows();
   const clusters = new TopK(width);
-  let frontier = starts.map((s) => ({ node: s.node, logp: s.logp }));
+  // Most likely first: a node's descendants score at most its own log P, so a node below the
+  // clusters already kept is not expanded (the result is the same, its children's dot products are saved).
+  let frontier = starts.map((s) => ({ node: s.node, logp: s.logp })).sort((a, b) => b.logp - a.logp || a.node - b.node);
   while (frontier.length > 0) {
     const next = new TopK(width);
     for (const { node, logp } of frontier) {
+      if (logp < clusters.threshold) break;
       const first = trie.firstChild[node]!;
       const count = trie.childCount[node]!;
       if (count === 0) continue;
