@@ -31,6 +31,20 @@ export class Vocabulary {
     return this.ids.length;
   }
 
+  /**
+   * The `count` features in the most documents (the lowest idf: it falls as document
+   * frequency grows; ties to the smaller id), ids ascending as in any vocabulary; this
+   * vocabulary itself when it has no more than that.
+   */
+  mostFrequent(count: number): Vocabulary {
+    if (this.ids.length <= count) return this;
+    const rows = Array.from(this.ids, (_, row) => row)
+      .sort((a, b) => this.idf[a]! - this.idf[b]! || this.ids[a]! - this.ids[b]!)
+      .slice(0, Math.max(0, count))
+      .sort((a, b) => this.ids[a]! - this.ids[b]!);
+    return new Vocabulary(Uint32Array.from(rows, (row) => this.ids[row]!), Float32Array.from(rows, (row) => this.idf[row]!), this.documents);
+  }
+
   rowOf(hash: number): number {
     return this.#rowOf.get(hash);
   }
