@@ -72,7 +72,7 @@ export function documentsOfRows(docRows: Int32Array, rows: number): Int32Array[]
  * drawn once so that every epoch's anchors are means over the same documents (a row then
  * moves by how far its documents moved, not by which were drawn).
  */
-function anchorSample(rowDocs: readonly Int32Array[], perRow: number, rand: () => number, docFeatures: readonly EncodedFeatures[]): { docFeatures: EncodedFeatures[]; docRows: Int32Array } {
+export function anchorSample(rowDocs: readonly Int32Array[], perRow: number, rand: () => number, docFeatures: readonly EncodedFeatures[]): { docFeatures: EncodedFeatures[]; docRows: Int32Array } {
   const docs: number[] = [];
   const rows: number[] = [];
   rowDocs.forEach((own, row) => {
