@@ -35,6 +35,16 @@ const GATING_BOUNDS_OF_OLDER_INDEXES = Object.freeze({ ...DEFAULT_GATING_BOUNDS,
 /** Semantic candidates a shard ranks per query (on Debian dev, 1 to every leaf of the clusters gave the same Hits@1 within 0.001: the semantic half mostly re-ranks; see cluster/bench/experiments.md). */
 const SEMANTIC_CANDIDATES = 16;
 
+/** The training settings the experts and the gating model both have. */
+const MODEL_TRAINING = {
+  epochs: z.number().int().min(0),
+  batchSize: z.number().int().min(1),
+  learningRate: z.number().positive(),
+  encoderLearningRate: z.number().positive(),
+  denseLearningRate: z.number().positive(),
+  reanchor: z.boolean().default(false),
+};
+
 /**
  * Everything that shapes an index, validated once and stored in its manifest so that an
  * index can be rebuilt, and every process that loads it decodes the way it was trained.
@@ -68,23 +78,13 @@ export const IndexConfigSchema = z
     /** Contrastive pre-training of the text tower every model starts from (epochs 0: models start from a random projection). */
     encoder: z.object({ epochs: z.number().int().min(0), batchSize: z.number().int().min(2), learningRate: z.number().positive(), scale: z.number().positive() }).default(ENCODER_OF_OLDER_INDEXES),
     expert: z.object({
-      epochs: z.number().int().min(0),
-      batchSize: z.number().int().min(1),
-      learningRate: z.number().positive(),
-      encoderLearningRate: z.number().positive(),
-      denseLearningRate: z.number().positive(),
-      reanchor: z.boolean().default(false),
+      ...MODEL_TRAINING,
       levelTemperatures: z.array(z.number().positive()).default([]),
       /** Hard negatives per training query, from the lexical teacher's top list (0: none). */
       negatives: z.number().int().min(0).max(256).default(0),
     }),
     gating: z.object({
-      epochs: z.number().int().min(0),
-      batchSize: z.number().int().min(1),
-      learningRate: z.number().positive(),
-      encoderLearningRate: z.number().positive(),
-      denseLearningRate: z.number().positive(),
-      reanchor: z.boolean().default(false),
+      ...MODEL_TRAINING,
       topicPower: z.number().positive().max(1).default(1),
       topicWeight: z.number().min(0).max(1).default(0),
       bounded: z
