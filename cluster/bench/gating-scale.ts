@@ -18,7 +18,10 @@
  *               ranked first
  *
  *   node --import tsx cluster/bench/gating-scale.ts --corpus DIR [--sizes 60k,200k,800k]
- *        [--batches 12] [--quality 60k] [--bounded-quality 200k] [--out FILE]
+ *        [--batches 12] [--quality 60k] [--bounded-quality 200k] [--bounds JSON] [--out FILE]
+ *
+ * --bounds overrides the bounded path's settings (e.g. '{"softmaxRows":160}': at 60K, a
+ * sample of the rows as small a share as the default's at 800K), the timing's and the quality's.
  *
  * Cheap on purpose: no pre-trained text tower (DocIDs from a random projection of tf·idf
  * vectors, the gating model's tower from random rows, as with encoder.epochs 0) and all of
@@ -30,7 +33,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadCorpus } from '../../shared/beir/reader.ts';
-import { defaultIndexConfig, type IndexConfig } from '../../shared/config.ts';
+import { defaultIndexConfig, IndexConfigSchema, type IndexConfig } from '../../shared/config.ts';
 import { createLogger } from '../../shared/log.ts';
 import { initBackend } from '../../shared/model/backend.ts';
 import { ExampleStream, type DocExample, type TrainingCorpus } from '../../shared/model/examples.ts';
@@ -56,15 +59,17 @@ const { values } = parseArgs({
     batches: { type: 'string', default: '12' },
     quality: { type: 'string', default: '' },
     'bounded-quality': { type: 'string', default: '' },
+    bounds: { type: 'string', default: '{}' },
     out: { type: 'string' },
   },
 });
 if (!values.corpus) {
-  process.stderr.write('usage: gating-scale.ts --corpus DIR [--sizes 60k,200k,800k] [--batches 12] [--quality 60k] [--bounded-quality 200k] [--out FILE]\n');
+  process.stderr.write('usage: gating-scale.ts --corpus DIR [--sizes 60k,200k,800k] [--batches 12] [--quality 60k] [--bounded-quality 200k] [--bounds JSON] [--out FILE]\n');
   process.exit(2);
 }
 const sizesOf = (text: string) => (text ? parseSizes(text) : []);
 const batches = Number(values.batches);
+const boundsOverride = IndexConfigSchema.shape.gating.shape.bounded.removeDefault().partial().strict().parse(JSON.parse(values.bounds!));
 const log = createLogger({ name: 'bench-gating', level: 'warn' });
 const silent = createProgress({ tty: false, log });
 await initBackend({ prefer: 'auto', log });
@@ -92,7 +97,8 @@ for (const size of sizesOf(values.sizes!)) {
   let d = 0;
   const docs = collection.docs.filter((doc) => !isDistractor(doc.id) || keep(d++));
   const docIndex = new Map(docs.map((doc, i) => [doc.id, i]));
-  const config = defaultIndexConfig(docs.length, shardsFor(docs.length, { shards: undefined, shardsPer100k: DEFAULT_SHARDS_PER_100K }), 1);
+  const defaults = defaultIndexConfig(docs.length, shardsFor(docs.length, { shards: undefined, shardsPer100k: DEFAULT_SHARDS_PER_100K }), 1);
+  const config: IndexConfig = { ...defaults, gating: { ...defaults.gating, bounded: { ...defaults.gating.bounded, ...boundsOverride } } };
   const bounds = config.gating.bounded;
   const prepare: Record<string, number> = {};
   const tokenized = timed(prepare, 'tokenize_s', () => docs.map((doc) => tokenizeDoc(doc, config.featurizer.maxTokens)));
@@ -123,6 +129,7 @@ for (const size of sizesOf(values.sizes!)) {
     documents: docs.length,
     topics: config.docids.topics,
     rows,
+    bounds,
     training_queries: queries.length,
     prepare,
     unbounded: { examples_per_epoch: unboundedEpoch.length, examples_per_s: unbounded, epoch_s: epochSeconds(unboundedEpoch.length, unbounded, prepare.anchors_all_s!) },
