@@ -38,6 +38,9 @@ export class ExampleStream {
   readonly #docViews: DocExample[][];
   /** The training queries' examples (the tail of #fixed). */
   readonly #queryExamples: DocExample[];
+  /** sampledEpoch's span of each document no longer than a span, once drawn. */
+  readonly #shortSpans = new Map<number, DocExample>();
+  readonly #oneSpan: Readonly<ViewOptions>;
 
   /** `wholeDocuments: false` leaves out the whole-document view (a text tower trained to match documents learns nothing from a document matching itself). */
   constructor(corpus: TrainingCorpus, vocabulary: Vocabulary, views: Readonly<ViewOptions>, featurizer: Readonly<FeaturizerOptions>, options: { wholeDocuments?: boolean } = {}) {
@@ -45,6 +48,7 @@ export class ExampleStream {
     this.#vocabulary = vocabulary;
     this.#views = views;
     this.#featurizer = featurizer;
+    this.#oneSpan = { ...views, spans: 1 };
     const nonEmpty = (e: DocExample) => e.features.rows.length > 0;
     this.#docViews = corpus.docs.map((doc, i) => {
       const own: DocExample[] = [];
@@ -94,7 +98,8 @@ export class ExampleStream {
       const starts = new Int32Array(docs.length + 1);
       docs.forEach((d, i) => (starts[i + 1] = starts[i]! + this.#docViews[d]!.length + this.#spanCount(d)));
       const total = starts[docs.length]!;
-      const slots = Int32Array.from({ length: total }, (_, s) => s);
+      const slots = new Int32Array(total);
+      for (let k = 0; k < total; k++) slots[k] = k;
       const take = Math.min(perGroup, total);
       for (let k = 0; k < take; k++) {
         if (take < total) {
@@ -107,11 +112,20 @@ export class ExampleStream {
         const d = docs[i]!;
         const view = slot - starts[i]!;
         const fixed = this.#docViews[d]!;
-        if (view < fixed.length) push(fixed[view]!);
-        else for (const bag of spanViews(this.#corpus.docs[d]!, { ...this.#views, spans: 1 }, this.#featurizer, rand)) push({ features: this.#vocabulary.encode(bag), doc: d });
+        push(view < fixed.length ? fixed[view]! : this.#span(d, rand));
       }
     }
     return out;
+  }
+
+  /** One span of a document: a random one, or the whole text of one no longer than a span (encoded once, as it never changes). */
+  #span(doc: number, rand: () => number): DocExample {
+    const cached = this.#shortSpans.get(doc);
+    if (cached) return cached;
+    const [bag] = spanViews(this.#corpus.docs[doc]!, this.#oneSpan, this.#featurizer, rand);
+    const example = { features: this.#vocabulary.encode(bag!), doc };
+    if (this.#corpus.docs[doc]!.textTokens.length <= this.#views.spanTokens) this.#shortSpans.set(doc, example);
+    return example;
   }
 
   /** Random spans an epoch draws of a document (spanViews: a text no longer than a span is its one span). */
