@@ -41,6 +41,8 @@ export class ExampleStream {
   /** sampledEpoch's span of each document no longer than a span, once drawn. */
   readonly #shortSpans = new Map<number, DocExample>();
   readonly #oneSpan: Readonly<ViewOptions>;
+  /** Each document's whole-text features (documentFeatures), unless the stream leaves that view out. */
+  readonly #wholeFeatures: EncodedFeatures[] | undefined;
 
   /** `wholeDocuments: false` leaves out the whole-document view (a text tower trained to match documents learns nothing from a document matching itself). */
   constructor(corpus: TrainingCorpus, vocabulary: Vocabulary, views: Readonly<ViewOptions>, featurizer: Readonly<FeaturizerOptions>, options: { wholeDocuments?: boolean } = {}) {
@@ -50,9 +52,13 @@ export class ExampleStream {
     this.#featurizer = featurizer;
     this.#oneSpan = { ...views, spans: 1 };
     const nonEmpty = (e: DocExample) => e.features.rows.length > 0;
+    const whole: EncodedFeatures[] = [];
     this.#docViews = corpus.docs.map((doc, i) => {
       const own: DocExample[] = [];
-      if (options.wholeDocuments !== false) own.push({ features: vocabulary.encode(fullView(doc, featurizer)), doc: i });
+      if (options.wholeDocuments !== false) {
+        whole.push(vocabulary.encode(fullView(doc, featurizer)));
+        own.push({ features: whole[i]!, doc: i });
+      }
       if (views.leadTokens > 0 && doc.textTokens.length > views.leadTokens) own.push({ features: vocabulary.encode(leadView(doc, views, featurizer)), doc: i });
       return own.filter(nonEmpty);
     });
@@ -63,11 +69,13 @@ export class ExampleStream {
     }
     this.#queryExamples = queries.filter(nonEmpty);
     this.#fixed = [...this.#docViews.flat(), ...this.#queryExamples];
+    this.#wholeFeatures = options.wholeDocuments !== false ? whole : undefined;
   }
 
   /** Whole-document features of every document, in document order (the indexing view). */
   documentFeatures(): EncodedFeatures[] {
-    return this.#corpus.docs.map((doc) => this.#vocabulary.encode(fullView(doc, this.#featurizer)));
+    // The whole-document views' own features when the stream has them: on 800K documents, encoding them again took minutes.
+    return this.#wholeFeatures?.slice() ?? this.#corpus.docs.map((doc) => this.#vocabulary.encode(fullView(doc, this.#featurizer)));
   }
 
   epoch(rand: () => number): DocExample[] {
