@@ -18,8 +18,9 @@
  *               ranked first
  *
  *   node --import tsx cluster/bench/gating-scale.ts --corpus DIR [--sizes 60k,200k,800k]
- *        [--batches 12] [--quality 60k] [--bounded-quality 200k] [--bounds JSON] [--out FILE]
+ *        [--batches 12] [--quality 60k] [--bounded-quality 200k] [--bounds JSON] [--also-softmax N,…] [--out FILE]
  *
+ * --also-softmax 512,1024 times the bounded path's steps at these softmax sizes too.
  * --bounds overrides the bounded path's settings (e.g. '{"softmaxRows":160}': at 60K, a
  * sample of the rows as small a share as the default's at 800K), the timing's and the quality's.
  *
@@ -60,11 +61,12 @@ const { values } = parseArgs({
     quality: { type: 'string', default: '' },
     'bounded-quality': { type: 'string', default: '' },
     bounds: { type: 'string', default: '{}' },
+    'also-softmax': { type: 'string', default: '' },
     out: { type: 'string' },
   },
 });
 if (!values.corpus) {
-  process.stderr.write('usage: gating-scale.ts --corpus DIR [--sizes 60k,200k,800k] [--batches 12] [--quality 60k] [--bounded-quality 200k] [--bounds JSON] [--out FILE]\n');
+  process.stderr.write('usage: gating-scale.ts --corpus DIR [--sizes 60k,200k,800k] [--batches 12] [--quality 60k] [--bounded-quality 200k] [--bounds JSON] [--also-softmax N,…] [--out FILE]\n');
   process.exit(2);
 }
 const sizesOf = (text: string) => (text ? parseSizes(text) : []);
@@ -123,8 +125,12 @@ for (const size of sizesOf(values.sizes!)) {
   const throughput = (examples: readonly DocExample[], sample: boolean) => stepsPerSecond(model, examples, docRows, config, sample);
   const unbounded = throughput(unboundedEpoch, false);
   const bounded = throughput(boundedEpoch, true);
-  model.dispose();
   const epochSeconds = (examples: number, perSecond: number, anchors: number) => Math.round(examples / perSecond + (config.gating.reanchor ? anchors : 0));
+  const alsoSoftmax = sizesOf(values['also-softmax']!).map((rows) => {
+    const perSecond = stepsPerSecond(model, boundedEpoch, docRows, { ...config, gating: { ...config.gating, bounded: { ...bounds, softmaxRows: rows } } }, true);
+    return { softmax_rows: rows, examples_per_s: perSecond, epoch_s: epochSeconds(boundedEpoch.length, perSecond, prepare.anchors_sampled_s!) };
+  });
+  model.dispose();
   const row: Record<string, unknown> = {
     documents: docs.length,
     topics: config.docids.topics,
@@ -138,6 +144,7 @@ for (const size of sizesOf(values.sizes!)) {
       examples_per_epoch: boundedEpoch.length,
       examples_per_s: bounded,
       epoch_s: epochSeconds(boundedEpoch.length, bounded, prepare.anchors_sampled_s!),
+      also: alsoSoftmax,
     },
     epochs: config.gating.epochs,
   };
