@@ -14,4 +14,14 @@ describe('IndexConfigSchema', () => {
     const config = defaultIndexConfig(60_000, 4, 1);
     expect(IndexConfigSchema.parse(config)).toEqual(config);
   });
+
+  it('reads a config written before gating training was bounded as never bounded, and bounds a new one', () => {
+    const config = defaultIndexConfig(60_000);
+    const { bounded, ...olderGating } = config.gating;
+    const read = IndexConfigSchema.parse({ ...config, gating: olderGating });
+    expect(read.gating.bounded.aboveRows).toBe(2 ** 31 - 1);
+    // Debian's 60K documents have 960 prototype rows: trained unbounded, as before.
+    expect(bounded.aboveRows).toBeGreaterThan(960);
+    expect(() => IndexConfigSchema.parse({ ...config, gating: { ...config.gating, bounded: { ...bounded, softmaxRows: 1 } } })).toThrow(/softmaxRows/);
+  });
 });

@@ -14,8 +14,38 @@ const DEFAULT_ENCODER = Object.freeze({ epochs: 1, batchSize: 256, learningRate:
  */
 const ENCODER_OF_OLDER_INDEXES = Object.freeze({ ...DEFAULT_ENCODER, epochs: 0 });
 
+/**
+ * The gating model's training bounded for large collections. It has one prototype row per
+ * 64 documents, and an epoch over every document's views with a softmax over every row
+ * costs documents × rows: it grows with the square of the collection (three hours an epoch
+ * at 798K documents on 2 cores). Above `aboveRows` rows, an epoch trains on every training
+ * query and at most `viewsPerRow` document views per row (drawn anew each epoch), the
+ * softmax runs over `softmaxRows` rows (the batch's own rows, the rest a uniform sample,
+ * corrected for how likely each was to be drawn), and re-anchoring encodes at most
+ * `anchorDocsPerRow` documents of each row (the same ones every epoch): every epoch then
+ * costs in proportion to the collection. At or below it (Debian's 60K documents have 960
+ * rows) training is exactly the unbounded one, so today's indexes come out the same.
+ * See cluster/bench/gating-scale.ts.
+ */
+// Fewer sampled rows, faster steps (the softmax is most of a step at 798K documents); on Debian,
+// a softmax over the batch's own rows alone (~40% of them) routed as well as the full one.
+const DEFAULT_GATING_BOUNDS = Object.freeze({ aboveRows: 2048, viewsPerRow: 64, softmaxRows: 1024, anchorDocsPerRow: 16 });
+
+/** What a config without `gating.bounded` means: one built before gating training was bounded, i.e. never bounded. */
+const GATING_BOUNDS_OF_OLDER_INDEXES = Object.freeze({ ...DEFAULT_GATING_BOUNDS, aboveRows: 2 ** 31 - 1 });
+
 /** Semantic candidates a shard ranks per query (on Debian dev, 1 to every leaf of the clusters gave the same Hits@1 within 0.001: the semantic half mostly re-ranks; see cluster/bench/experiments.md). */
 const SEMANTIC_CANDIDATES = 16;
+
+/** The training settings the experts and the gating model both have. */
+const MODEL_TRAINING = {
+  epochs: z.number().int().min(0),
+  batchSize: z.number().int().min(1),
+  learningRate: z.number().positive(),
+  encoderLearningRate: z.number().positive(),
+  denseLearningRate: z.number().positive(),
+  reanchor: z.boolean().default(false),
+};
 
 /**
  * Features the gating model has rows for at most (those in the most documents): the router
@@ -59,17 +89,25 @@ export const IndexConfigSchema = z
     /** Contrastive pre-training of the text tower every model starts from (epochs 0: models start from a random projection). */
     encoder: z.object({ epochs: z.number().int().min(0), batchSize: z.number().int().min(2), learningRate: z.number().positive(), scale: z.number().positive() }).default(ENCODER_OF_OLDER_INDEXES),
     expert: z.object({
-      epochs: z.number().int().min(0),
-      batchSize: z.number().int().min(1),
-      learningRate: z.number().positive(),
-      encoderLearningRate: z.number().positive(),
-      denseLearningRate: z.number().positive(),
-      reanchor: z.boolean().default(false),
+      ...MODEL_TRAINING,
       levelTemperatures: z.array(z.number().positive()).default([]),
       /** Hard negatives per training query, from the lexical teacher's top list (0: none). */
       negatives: z.number().int().min(0).max(256).default(0),
     }),
-    gating: z.object({ epochs: z.number().int().min(0), batchSize: z.number().int().min(1), learningRate: z.number().positive(), encoderLearningRate: z.number().positive(), denseLearningRate: z.number().positive(), reanchor: z.boolean().default(false), topicPower: z.number().positive().max(1).default(1), topicWeight: z.number().min(0).max(1).default(0), maxFeatures: z.number().int().min(1).default(GATING_MAX_FEATURES) }),
+    gating: z.object({
+      ...MODEL_TRAINING,
+      topicPower: z.number().positive().max(1).default(1),
+      topicWeight: z.number().min(0).max(1).default(0),
+      bounded: z
+        .object({
+          aboveRows: z.number().int().min(1),
+          viewsPerRow: z.number().int().min(1).max(100_000),
+          softmaxRows: z.number().int().min(2).max(1_000_000),
+          anchorDocsPerRow: z.number().int().min(1).max(100_000),
+        })
+        .default(GATING_BOUNDS_OF_OLDER_INDEXES),
+      maxFeatures: z.number().int().min(1).default(GATING_MAX_FEATURES),
+    }),
     routing: z.object({ threshold: z.number().gt(0).max(1), maxFanout: z.number().int().min(1).max(64), lexicalTopics: z.number().int().min(0).max(64).default(0) }),
     decode: z.object({ beamWidth: z.number().int().min(1).max(1024) }),
     /** How many candidates an expert ranks: the lexical pass's best, and every leaf of the semantic half's most likely clusters. */
@@ -111,7 +149,7 @@ export function defaultIndexConfig(documents: number, shards = 4, seed = 1): Ind
     views: { ...DEFAULT_VIEWS },
     encoder: { ...DEFAULT_ENCODER },
     expert: { epochs: 6, batchSize: 256, learningRate: 0.001, encoderLearningRate: 0.05, denseLearningRate: 0.001, reanchor: true, levelTemperatures: [1, 2, 1], negatives: 0 },
-    gating: { epochs: 4, batchSize: 512, learningRate: 0.01, encoderLearningRate: 0.05, denseLearningRate: 0.001, reanchor: true, topicPower: 0.5, topicWeight: 0.5, maxFeatures: GATING_MAX_FEATURES },
+    gating: { epochs: 4, batchSize: 512, learningRate: 0.01, encoderLearningRate: 0.05, denseLearningRate: 0.001, reanchor: true, topicPower: 0.5, topicWeight: 0.5, bounded: { ...DEFAULT_GATING_BOUNDS }, maxFeatures: GATING_MAX_FEATURES },
     routing: { threshold: 0.99, maxFanout: 6, lexicalTopics: 2 },
     decode: { beamWidth: 16 },
     ranking: { lexicalCandidates: 50, clusters: 4, semanticCandidates: SEMANTIC_CANDIDATES },

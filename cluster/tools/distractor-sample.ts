@@ -77,7 +77,7 @@ export async function countCollection(from: string, distractor: RegExp = REGISTR
 }
 
 /** Which distractors (by position among them) the sample keeps. */
-function distractorChoice(core: number, available: number, opts: SampleOptions): (i: number) => boolean {
+export function distractorChoice(core: number, available: number, opts: SampleOptions): (i: number) => boolean {
   if (opts.every !== undefined) {
     const k = opts.every;
     if (!Number.isInteger(k) || k < 1) throw new BadInputError(`--every must be a positive integer, got ${k}`);

@@ -39,6 +39,14 @@ export function sharedLogProbs(h: tf.Tensor2D, rows: tf.Tensor2D, scale: tf.Scal
   return tf.tidy(() => tf.logSoftmax(tf.mul(tf.matMul(h, tf.transpose(l2normalize(rows))), scale)) as tf.Tensor2D);
 }
 
+/**
+ * sharedLogProbs over a sample of the rows (sampleRows), each logit less the log of its
+ * row's chance of being drawn: the sampled softmax, whose normaliser estimates the full one's.
+ */
+export function sampledLogProbs(h: tf.Tensor2D, rows: tf.Tensor2D, logQ: tf.Tensor1D, scale: tf.Scalar): tf.Tensor2D {
+  return tf.tidy(() => tf.logSoftmax(tf.sub(tf.mul(tf.matMul(h, tf.transpose(l2normalize(rows))), scale), logQ)) as tf.Tensor2D);
+}
+
 /** Mean −log p[target] of log-probabilities [batch, R]. */
 export function pickedLoss(logp: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   return tf.tidy(() => tf.div(tf.neg(tf.sum(tf.mul(logp, tf.oneHot(targets, logp.shape[1])))), logp.shape[0]) as tf.Scalar);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { bagOf, columnsOf, encodeBatch, encodeOne, packFeatures, project, type EncoderWeights } from '../tower/encoder.ts';
-import { groupLoss, logSoftmaxInPlace, normalizeRows, pickedLoss, sharedLogProbs } from '../heads.ts';
+import { groupLoss, logSoftmaxInPlace, normalizeRows, pickedLoss, sampledLogProbs, sharedLogProbs } from '../heads.ts';
+import { sampleRows } from './row-sample.ts';
 import type { AdamOptions } from '../sparse-table.ts';
 import type { EncodedFeatures } from '../../text/vocabulary.ts';
 import type { RoutedTopic } from '../../bus/protocol.ts';
@@ -83,10 +84,15 @@ export class GatingModel {
    * One step on (1 − topicWeight) · −log P(prototype) + topicWeight · −log P(topic): the
    * prototype term keeps the rows specific, the topic term is what routing is judged on
    * (a query between two clusters of its topic is routed right either way).
+   *
+   * With `sample` and more rows than it asks for, the softmax runs over a sample of the
+   * rows (sampleRows: the batch's own rows and uniformly drawn others, each logit corrected
+   * by its chance of being drawn), and a topic's mass is that of its rows in the sample.
    */
-  trainStep(batch: readonly GatingExample[], sparse: Readonly<AdamOptions>, dense: tf.Optimizer, topicWeight = 0): number {
+  trainStep(batch: readonly GatingExample[], sparse: Readonly<AdamOptions>, dense: tf.Optimizer, topicWeight = 0, sample?: SoftmaxSample): number {
     const dim = this.dim;
     const size = batch.length;
+    const drawn = sample && sample.rows < this.topicLabels.length ? sampleRows(Int32Array.from(batch, (e) => e.topic), this.topicLabels.length, sample.rows, sample.rand) : undefined;
     const features = packFeatures(batch.map((e) => e.features));
     const h0 = bagOf(this.encoder, features);
     const topicCount = this.topicIds.length;
@@ -95,19 +101,25 @@ export class GatingModel {
     let gradH0: Float32Array = new Float32Array(0);
     tf.tidy(() => {
       const x = tf.tensor2d(h0, [size, dim]);
-      const targets = tf.tensor1d(Int32Array.from(batch, (e) => e.topic), 'int32');
-      const rowTopics = tf.tensor1d(this.#topicOfRow, 'int32');
+      const rowIndices = drawn && tf.tensor1d(drawn.rows, 'int32');
+      // Gathered outside the differentiated function: wasm has no kernel for gather's
+      // gradient, so the sampled rows' gradient is scattered back into the full matrix below.
+      const candidates = rowIndices ? tf.gather(this.topics, rowIndices) : this.topics;
+      const logQ = drawn && tf.tensor1d(drawn.logQ);
+      const targets = tf.tensor1d(drawn ? drawn.targets : Int32Array.from(batch, (e) => e.topic), 'int32');
+      const rowTopics = tf.tensor1d(drawn ? Int32Array.from(drawn.rows, (r) => this.#topicOfRow[r]!) : this.#topicOfRow, 'int32');
       const topicTargets = tf.tensor1d(Int32Array.from(batch, (e) => this.#topicOfRow[e.topic]!), 'int32');
-      const f = (input: tf.Tensor, mix: tf.Tensor, topics: tf.Tensor, scale: tf.Tensor): tf.Scalar => {
+      const f = (input: tf.Tensor, mix: tf.Tensor, rows: tf.Tensor, scale: tf.Tensor): tf.Scalar => {
         const h = project(input as tf.Tensor2D, mix as tf.Tensor2D);
-        const logp = sharedLogProbs(h, topics as tf.Tensor2D, scale as tf.Scalar);
+        const logp = logQ ? sampledLogProbs(h, rows as tf.Tensor2D, logQ, scale as tf.Scalar) : sharedLogProbs(h, rows as tf.Tensor2D, scale as tf.Scalar);
         const prototypeLoss = pickedLoss(logp, targets);
         if (topicWeight <= 0) return prototypeLoss;
         const topicLoss = groupLoss(logp, rowTopics, topicCount, topicTargets);
         return tf.add(tf.mul(prototypeLoss, 1 - topicWeight), tf.mul(topicLoss, topicWeight)) as tf.Scalar;
       };
-      const { value, grads } = tf.valueAndGrads(f)([x, this.encoder.mix, this.topics, this.scale]);
-      dense.applyGradients({ [this.encoder.mix.name]: grads[1]!, [this.topics.name]: grads[2]!, [this.scale.name]: grads[3]! });
+      const { value, grads } = tf.valueAndGrads(f)([x, this.encoder.mix, candidates, this.scale]);
+      const topicsGrad = rowIndices ? tf.scatterND(tf.reshape(rowIndices, [-1, 1]), grads[2]!, this.topics.shape) : grads[2]!;
+      dense.applyGradients({ [this.encoder.mix.name]: grads[1]!, [this.topics.name]: topicsGrad, [this.scale.name]: grads[3]! });
       loss = value.dataSync()[0]!;
       gradH0 = grads[0]!.dataSync() as Float32Array;
     });
@@ -172,6 +184,12 @@ export class GatingModel {
     this.#serving?.topicColumns.dispose();
     this.#serving = undefined;
   }
+}
+
+/** A sampled softmax for trainStep: over `rows` prototype rows (when the model has more), drawn with `rand`. */
+export interface SoftmaxSample {
+  readonly rows: number;
+  readonly rand: () => number;
 }
 
 /** What route() reads, computed once after training or loading. */
