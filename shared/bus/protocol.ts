@@ -18,6 +18,12 @@ export const Subjects = {
   search: (shard: string) => `dsi.search.${shard}`,
   /** Search requests for one replica: the router targets replicas it has seen alive. */
   replicaSearch: (shard: string, replica: string) => `dsi.search.${shard}.${replica}`,
+  /**
+   * Batched search requests for one expert process: the queries of several of its shards
+   * in one message, answered in one reply. A process announces it answers them (heartbeat
+   * `batch`); the replica id is per process, so this subject names the process.
+   */
+  replicaBatch: (replica: string) => `dsi.batch.${replica}`,
   /** Document requests (a record by its id) for a shard, served by the same queue group as its searches. */
   doc: (shard: string) => `dsi.doc.${shard}`,
   replicaDoc: (shard: string, replica: string) => `dsi.doc.${shard}.${replica}`,
@@ -120,6 +126,35 @@ export type SearchReply = z.infer<typeof SearchReplySchema>;
 /** What a shard answers, whichever way it travels: the hits, and which replica and model version found them. */
 export type ShardAnswer = Pick<Extract<SearchReply, { ok: true }>, 'hits' | 'replica' | 'version'>;
 
+/** Most shard queries one batch may carry: an index has at most a few hundred shards, and a process serves a few. */
+export const MAX_BATCH_QUERIES = 256;
+
+/** One shard's query in a batch: a search request without its envelope, naming its shard. */
+export const BatchQuerySchema = SearchRequestSchema.omit({ v: true }).extend({ shard: z.string().min(1) });
+export type BatchQuery = z.infer<typeof BatchQuerySchema>;
+
+/**
+ * What a search asks of one expert process: the queries of the shards it serves that the
+ * search routed to, asked at once so a search costs one message per process rather than
+ * one per shard (loopback messages cost more than a shard's search).
+ */
+export const BatchSearchRequestSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  queries: z.array(BatchQuerySchema).min(1).max(MAX_BATCH_QUERIES),
+});
+export type BatchSearchRequest = z.infer<typeof BatchSearchRequestSchema>;
+
+/**
+ * The process's one reply: each shard's own reply, in the order asked, each a success or
+ * that shard's error (a shard it does not serve is shard_unavailable), so one shard's
+ * failure costs only that shard. A request that cannot be read at all gets one error.
+ */
+export const BatchSearchReplySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), replica: z.string(), replies: z.array(SearchReplySchema).max(MAX_BATCH_QUERIES) }),
+  z.object({ ok: z.literal(false), replica: z.string(), error: z.object({ code: z.nativeEnum(ErrorCode), message: z.string() }) }),
+]);
+export type BatchSearchReply = z.infer<typeof BatchSearchReplySchema>;
+
 /** Longest document id a request may carry: ids are package names and the like, far shorter. */
 export const MAX_DOC_ID_CHARS = 1024;
 
@@ -162,6 +197,12 @@ export const HeartbeatSchema = z.object({
   started_at: z.string(),
   /** Draining replicas still answer what they have but should get no new requests. */
   draining: z.boolean(),
+  /**
+   * The process answers batched searches on Subjects.replicaBatch(replica). Optional, so
+   * routers and experts of before batching still understand each other: a router sends
+   * batches only to processes that announce them, and an older router ignores the field.
+   */
+  batch: z.boolean().optional(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 

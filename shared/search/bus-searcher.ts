@@ -1,10 +1,21 @@
 import type { Bus } from '../bus/connection.ts';
 import { encode } from '../bus/codec.ts';
-import { PROTOCOL_VERSION, SearchReplySchema, ShardRequestKind, type SearchRequest, type ShardAnswer, type ShardQuery } from '../bus/protocol.ts';
-import type { ShardView } from '../bus/shard-view.ts';
-import { ShardRequests, type ShardRequestOptions } from '../bus/shard-requests.ts';
-import { DsiError, ErrorCode } from '../errors.ts';
-import type { ShardSearcher } from './shard-searcher.ts';
+import { decodeMessage } from '../bus/decode-message.ts';
+import {
+  BatchSearchReplySchema,
+  PROTOCOL_VERSION,
+  SearchReplySchema,
+  ShardRequestKind,
+  type BatchSearchRequest,
+  type SearchReply,
+  type SearchRequest,
+  type ShardAnswer,
+  type ShardQuery,
+} from '../bus/protocol.ts';
+import type { ReplicaTarget, ShardView } from '../bus/shard-view.ts';
+import { ShardRequests, type FirstAttempt, type ShardRequestOptions } from '../bus/shard-requests.ts';
+import { DsiError, ErrorCode, TimeoutError } from '../errors.ts';
+import { asDsiError, type ShardOutcome, type ShardSearcher } from './shard-searcher.ts';
 
 /** Told about every shard call once it ends (metrics, latency windows). */
 export type ShardCallListener = (shard: string, ms: number, outcome: 'ok' | ErrorCode) => void;
@@ -13,21 +24,41 @@ export interface BusSearcherOptions extends ShardRequestOptions {
   readonly deadlineMs: number;
 }
 
+/** Below this, a batch could not get a reply back anyway. */
+const MIN_ATTEMPT_MS = 2;
+
+/** The shards of one search sent to one process, each counted in flight to it until the batch ends. */
+interface Batch {
+  readonly target: ReplicaTarget & { readonly batch: string };
+  readonly shards: [string, ShardQuery][];
+  readonly ends: (() => void)[];
+}
+
 /**
- * The shards as separate processes, asked over the bus: each shard's request goes to a live
- * replica under a deadline, with one retry on another (shard-requests.ts). The engine asks
- * every routed shard at once, so one search has one deadline.
+ * The shards as separate processes, asked over the bus. A search's shards are spread over
+ * live replicas (ShardView.choose) and the shards that land on the same process go to it
+ * in one batch, answered in one reply: messages on the loopback cost more than a shard's
+ * search, so a search costs one message per process rather than one per shard. A shard
+ * whose part of a batch fails is retried on its own on another replica (shard-requests.ts,
+ * the path of processes that do not announce batches and of shards with no live replica
+ * known), within the same deadline: one search has one deadline.
  */
 export class BusSearcher implements ShardSearcher {
+  readonly #bus: Pick<Bus, 'request'>;
+  readonly #view: ShardView;
   readonly #requests: ShardRequests;
   readonly #listener: ShardCallListener;
   readonly #deadlineMs: number;
+  readonly #firstShare: number;
   readonly #now: () => number;
 
   constructor(bus: Pick<Bus, 'request'>, view: ShardView, listener: ShardCallListener, options: BusSearcherOptions) {
+    this.#bus = bus;
+    this.#view = view;
     this.#requests = new ShardRequests(bus, view, options);
     this.#listener = listener;
     this.#deadlineMs = options.deadlineMs;
+    this.#firstShare = options.firstAttemptShare ?? 0.5;
     this.#now = options.now ?? (() => performance.now());
   }
 
@@ -36,15 +67,97 @@ export class BusSearcher implements ShardSearcher {
   }
 
   async search(shard: string, query: ShardQuery): Promise<ShardAnswer> {
+    return this.#alone(shard, query, this.#now(), this.#deadlineMs);
+  }
+
+  async searchShards(queries: ReadonlyMap<string, ShardQuery>): Promise<ShardOutcome[]> {
     const started = this.#now();
+    const batches = new Map<string, Batch>();
+    const outcomes: Promise<ShardOutcome[]>[] = [];
+    for (const shard of this.#view.inRankOrder(queries.keys())) {
+      const query = queries.get(shard)!;
+      const target = this.#view.choose(shard);
+      if (target?.batch === undefined) {
+        // No live replica known, or one of before batching: the shard is asked on its own.
+        outcomes.push(this.#settle(shard, this.#alone(shard, query, started, this.#deadlineMs)).then((o) => [o]));
+        continue;
+      }
+      let batch = batches.get(target.replica);
+      if (!batch) batches.set(target.replica, (batch = { target: target as Batch['target'], shards: [], ends: [] }));
+      batch.shards.push([shard, query]);
+      // In flight from now: the next shard of this search prefers a process with less to do.
+      batch.ends.push(this.#view.begin(shard, target.replica));
+    }
+    for (const batch of batches.values()) outcomes.push(this.#batch(batch, started));
+    return (await Promise.all(outcomes)).flat();
+  }
+
+  /** One batch: each shard's answer from the reply, or its retry on another replica when its part failed. */
+  async #batch(batch: Batch, started: number): Promise<ShardOutcome[]> {
+    const { target, shards } = batch;
+    let replies: (SearchReply | undefined)[] | undefined;
+    let failure: DsiError | undefined;
+    try {
+      const remaining = started + this.#deadlineMs - this.#now();
+      if (remaining < MIN_ATTEMPT_MS) throw new TimeoutError(`replica ${target.replica}: no time left within the ${this.#deadlineMs} ms deadline`);
+      // As for one shard (shard-requests.ts): a hung process shows itself only by not
+      // answering, so when a retry elsewhere is possible the batch leaves it time.
+      const retryable = shards.some(([shard]) => this.#view.usableCount(shard) > 1);
+      const budget = Math.max(1, Math.floor(retryable ? remaining * this.#firstShare : remaining));
+      const request: BatchSearchRequest = { v: PROTOCOL_VERSION, queries: shards.map(([shard, query]) => ({ shard, ...query })) };
+      const reply = readBatchReply(await this.#bus.request(target.batch, encode(request), budget), target.replica);
+      if (!reply.ok) throw new DsiError(reply.error.code, `replica ${target.replica}: ${reply.error.message}`);
+      replies = reply.replies;
+    } catch (cause) {
+      failure = asDsiError(cause, target.replica);
+    } finally {
+      for (const end of batch.ends) end();
+    }
+    return Promise.all(
+      shards.map(([shard, query], i) => {
+        const reply = replies?.[i];
+        if (reply?.ok && reply.shard === shard) {
+          this.#listener(shard, this.#now() - started, 'ok');
+          return { shard, answer: { replica: reply.replica, version: reply.version, hits: reply.hits } };
+        }
+        const error = failure ?? shardError(shard, target.replica, reply);
+        return this.#settle(shard, this.#alone(shard, query, started, this.#deadlineMs, { replica: target.replica, error }));
+      }),
+    );
+  }
+
+  /** One shard on its own request: both attempts, or (after a failed batch) the retry alone. */
+  async #alone(shard: string, query: ShardQuery, started: number, deadlineMs: number, after?: FirstAttempt): Promise<ShardAnswer> {
     const payload = encode({ v: PROTOCOL_VERSION, ...query } satisfies SearchRequest);
     try {
-      const reply = await this.#requests.send(ShardRequestKind.search, shard, payload, this.#deadlineMs, SearchReplySchema);
+      const reply = await this.#requests.send(ShardRequestKind.search, shard, payload, started + deadlineMs - this.#now(), SearchReplySchema, after);
       this.#listener(shard, this.#now() - started, 'ok');
       return { replica: reply.replica, version: reply.version, hits: reply.hits };
     } catch (error) {
       this.#listener(shard, this.#now() - started, error instanceof DsiError ? error.code : ErrorCode.Internal);
       throw error;
     }
+  }
+
+  #settle(shard: string, answer: Promise<ShardAnswer>): Promise<ShardOutcome> {
+    return answer.then(
+      (a) => ({ shard, answer: a }),
+      (cause: unknown) => ({ shard, error: asDsiError(cause, shard) }),
+    );
+  }
+}
+
+/** Why a shard's part of a batch reply is not an answer: its own error reply, or a reply that does not match what was asked (the process's fault). */
+function shardError(shard: string, replica: string, reply: SearchReply | undefined): DsiError {
+  if (reply && !reply.ok && reply.shard === shard) return new DsiError(reply.error.code, `shard ${shard} replica ${reply.replica}: ${reply.error.message}`);
+  return new DsiError(ErrorCode.Internal, `shard ${shard}: replica ${replica} sent no reply of it in its batch`);
+}
+
+/** A reply that does not decode is the process's fault, not the caller's: an internal error, never bad input. */
+function readBatchReply(bytes: Uint8Array, replica: string) {
+  try {
+    return decodeMessage(BatchSearchReplySchema, bytes, 'batch search reply');
+  } catch (cause) {
+    throw new DsiError(ErrorCode.Internal, `replica ${replica}: ${(cause as Error).message}`, { cause });
   }
 }
