@@ -104,7 +104,7 @@ export class ShardRequests {
 
   /** What a failed attempt means: a replica that did not answer is chosen no more until it heartbeats; true when another replica may be tried. */
   #mayRetry(shard: string, replica: string | undefined, error: DsiError): boolean {
-    if (replica !== undefined && REPLICA_FAILED.has(error.code)) this.#view.markFailed(shard, replica);
+    if (replica !== undefined && REPLICA_FAILED.has(error.code)) this.#view.markFailed(replica);
     return RETRYABLE.has(error.code);
   }
 

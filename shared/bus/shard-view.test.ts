@@ -43,12 +43,11 @@ describe('ShardView', () => {
     expect(view.liveReplicas('s0').map((r) => r.replica)).toEqual(['b']);
   });
 
-  it('stops choosing a replica that failed until its next heartbeat', () => {
-    const { view } = viewAt(['s0']);
-    view.observe(beat('s0', 'a'));
-    view.observe(beat('s0', 'b'));
-    view.markFailed('s0', 'a');
-    for (let i = 0; i < 5; i++) expect(view.choose('s0')?.replica).toBe('b');
+  it('stops choosing a replica that failed until its next heartbeat, for every shard of its process', () => {
+    const { view } = viewAt(['s0', 's1']);
+    for (const shard of ['s0', 's1']) for (const replica of ['a', 'b']) view.observe(beat(shard, replica));
+    view.markFailed('a');
+    for (let i = 0; i < 5; i++) expect([view.choose('s0')?.replica, view.choose('s1')?.replica]).toEqual(['b', 'b']);
     expect(view.usableCount('s0')).toBe(1);
     view.observe(beat('s0', 'a'));
     expect(view.usableCount('s0')).toBe(2);

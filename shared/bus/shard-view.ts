@@ -185,10 +185,17 @@ export class ShardView {
     return this.#inflightOf.get(replica) ?? 0;
   }
 
-  /** A request to the replica failed (timeout, no responders): choose it no more until it heartbeats again. */
-  markFailed(shardId: string, replica: string): void {
-    const r = this.#shards.get(shardId)?.replicas.get(replica);
-    if (r) r.suspect = true;
+  /**
+   * A request to the replica failed (timeout, no responders): choose it no more until it
+   * heartbeats again, for any shard. A replica id is a process, and a process that does
+   * not answer for one shard (hung, dead) answers for none: its other shards must not be
+   * sent to it on the next search only to time out again.
+   */
+  markFailed(replica: string): void {
+    for (const shard of this.#shards.values()) {
+      const r = shard.replicas.get(replica);
+      if (r) r.suspect = true;
+    }
   }
 
   /** Replicas heartbeating and not draining (failed requests aside): what readiness and GET /v1/shards count. */
