@@ -7,7 +7,6 @@ import type { Logger } from '../shared/log.ts';
 
 /** What the responder asks of a shard served here: its reply to one query, queued like any other search of it (experts/service.ts). */
 export interface BatchMember {
-  readonly shard: string;
   answer(query: Omit<BatchQuery, 'shard'>, received: number): Promise<SearchReply>;
 }
 
@@ -15,8 +14,8 @@ export interface BatchResponderOptions {
   readonly bus: Pick<Bus, 'subscribe'>;
   /** This process's replica id: the batch subject is this process's own. */
   readonly replica: string;
-  /** The shard services of this process, as they are now (shards are added while the process starts). */
-  readonly members: () => Iterable<BatchMember>;
+  /** The shard services of this process by shard id, read at each batch (shards are added while the process starts). */
+  readonly members: ReadonlyMap<string, BatchMember>;
   readonly log: Logger;
 }
 
@@ -53,9 +52,7 @@ export class BatchResponder {
     let reply: BatchSearchReply;
     try {
       const { queries } = decodeMessage(BatchSearchRequestSchema, message.data, 'batch search request');
-      const members = new Map<string, BatchMember>();
-      for (const member of this.#o.members()) members.set(member.shard, member);
-      const replies = await Promise.all(queries.map(({ shard, ...query }) => members.get(shard)?.answer(query, received) ?? this.#notServed(shard)));
+      const replies = await Promise.all(queries.map(({ shard, ...query }) => this.#o.members.get(shard)?.answer(query, received) ?? this.#notServed(shard)));
       reply = { ok: true, replica: this.#o.replica, replies };
     } catch (error) {
       this.#o.log.warn({ subject: message.subject, bytes: message.data.length, err: (error as Error).message }, 'rejected batch search request');

@@ -129,10 +129,6 @@ export class ExpertService {
     return this.#opts.replica;
   }
 
-  get shard(): string {
-    return this.#identity.shard;
-  }
-
   /** What heartbeats and stats say: draining to stop, or out of rotation for a while. */
   get #announcedDraining(): boolean {
     return this.#draining || this.#resting;

@@ -21,11 +21,11 @@ import { ProcessRegistry, type DsiProcess } from './helpers/processes.ts';
 import { waitFor } from './helpers/traffic.ts';
 
 /**
- * Batched searches on a real nats-server with real `dsi expert` processes, each serving
- * every shard of a 4-shard index: a search sends each process it chose one request for
- * all of its shards, the answers are exactly those of the shards searched in process,
- * and a process that hangs or dies mid-batch costs the search only time (its shards are
- * retried on the other process) or, with no replica left, shows as failed shards.
+ * Batched searches on a real nats-server with real `dsi expert` processes serving a
+ * 4-shard index: a search sends each process it needs one request for all of its shards,
+ * the answers are exactly those of the shards searched in process, and a process that
+ * hangs or dies mid-batch costs the search only time (its shards are retried on another
+ * replica) or, with no replica left, shows as failed shards while the others answer.
  */
 const SHARDS = ['s0', 's1', 's2', 's3'];
 const READY = /"msg":"expert ready"/;
@@ -42,8 +42,8 @@ let heartbeats: BusSubscription;
 /** The subject of every request the searchers send, in order. */
 const sent: string[] = [];
 
-function startExpert(): DsiProcess {
-  return processes.spawnDsi(['expert', '--index', indexDir, ...SHARDS.flatMap((s) => ['--shard', s]), '--nats', nats.url]);
+function startExpert(shards: readonly string[]): DsiProcess {
+  return processes.spawnDsi(['expert', '--index', indexDir, ...shards.flatMap((s) => ['--shard', s]), '--nats', nats.url]);
 }
 
 async function replicaOf(expert: DsiProcess): Promise<string> {
@@ -76,26 +76,28 @@ function answeredBy(outcomes: readonly ShardOutcome[], asked: Map<string, ShardQ
   return by;
 }
 
-/** Waits until every shard has `count` usable replicas. */
-async function replicasUsable(count: number): Promise<void> {
-  await waitFor(async () => SHARDS.every((s) => view.usableCount(s) === count), 20_000);
+/** Waits until each shard has as many usable replicas as `counts` says. */
+async function usable(counts: Record<string, number>): Promise<void> {
+  await waitFor(async () => Object.entries(counts).every(([s, n]) => view.usableCount(s) === n), 20_000);
 }
 
-let first: DsiProcess;
-let firstId: string;
+/** Two processes of two shards each; a third, of all four, joins later. */
+const low = { process: undefined as unknown as DsiProcess, id: '' };
+const high = { process: undefined as unknown as DsiProcess, id: '' };
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'dsi-batch-'));
   indexDir = join(work, 'index');
-  [nats] = await Promise.all([startNatsServer(), buildDemoIndex(indexDir, { shards: 4 })]);
-  first = startExpert();
+  [nats] = await Promise.all([startNatsServer(), buildDemoIndex(indexDir, { shards: 4, epochs: 1 })]);
+  low.process = startExpert(['s0', 's1']);
+  high.process = startExpert(['s2', 's3']);
   await initBackend({ prefer: 'wasm' });
   ({ index, manifest } = await LocalIndex.open(indexDir));
   client = await connectBus({ url: nats.url, name: 'batch-test', log });
   view = new ShardView(SHARDS);
   heartbeats = followHeartbeats(client, view, log);
-  firstId = await replicaOf(first);
-  await replicasUsable(1);
+  [low.id, high.id] = await Promise.all([replicaOf(low.process), replicaOf(high.process)]);
+  await usable({ s0: 1, s1: 1, s2: 1, s3: 1 });
 }, 240_000);
 
 afterAll(async () => {
@@ -108,81 +110,72 @@ afterAll(async () => {
 });
 
 describe('batched searches', () => {
-  it('asks a process serving every shard asked once, and it answers each shard as in process', async () => {
-    const asked = queries('python library for parsing HTML');
-    sent.length = 0;
-    const by = answeredBy(await searcher().searchShards(asked), asked);
-    expect(sent).toEqual([Subjects.replicaBatch(firstId)]);
-    expect(Object.values(by)).toEqual(SHARDS.map(() => firstId));
+  it('asks each process a search needs once, for all of its shards, and each shard answers as in process', async () => {
+    for (const text of ['python library for parsing HTML', 'real-time strategy game']) {
+      const asked = queries(text);
+      sent.length = 0;
+      const by = answeredBy(await searcher().searchShards(asked), asked);
+      expect([...sent].sort()).toEqual([Subjects.replicaBatch(low.id), Subjects.replicaBatch(high.id)].sort());
+      expect(by).toEqual({ s0: low.id, s1: low.id, s2: high.id, s3: high.id });
+    }
     // A request of before batching, for one shard on its own subject, is still answered.
+    const asked = queries('documentation for developers');
     const alone = await searcher().search('s2', asked.get('s2')!);
-    expect(alone).toEqual({ replica: firstId, version: 1, hits: searchExpert(index.experts.get('s2')!, asked.get('s2')!, index.config) });
-    expect(sent.at(-1)).toBe(Subjects.replicaSearch('s2', firstId));
+    expect(alone).toEqual({ replica: high.id, version: 1, hits: searchExpert(index.experts.get('s2')!, asked.get('s2')!, index.config) });
+    expect(sent.at(-1)).toBe(Subjects.replicaSearch('s2', high.id));
   });
 
   it("answers a batch's shards one by one: a shard not served there is shard_unavailable, the others are answered", async () => {
     const asked = queries('audio player');
-    const request = { v: PROTOCOL_VERSION, queries: [{ shard: 's1', ...asked.get('s1')! }, { shard: 'nope', ...asked.get('s1')! }] };
-    const reply = decodeMessage(BatchSearchReplySchema, await client.request(Subjects.replicaBatch(firstId), encode(request), 10_000), 'batch reply');
-    expect(reply).toMatchObject({ ok: true, replica: firstId, replies: [{ ok: true, shard: 's1', replica: firstId }, { ok: false, shard: 'nope', error: { code: ErrorCode.ShardUnavailable } }] });
+    const request = { v: PROTOCOL_VERSION, queries: [{ shard: 's1', ...asked.get('s1')! }, { shard: 's2', ...asked.get('s2')! }] };
+    const reply = decodeMessage(BatchSearchReplySchema, await client.request(Subjects.replicaBatch(low.id), encode(request), 10_000), 'batch reply');
+    expect(reply).toMatchObject({ ok: true, replica: low.id, replies: [{ ok: true, shard: 's1', replica: low.id }, { ok: false, shard: 's2', error: { code: ErrorCode.ShardUnavailable } }] });
     for (const bad of [{ v: PROTOCOL_VERSION, queries: [] }, { v: PROTOCOL_VERSION, queries: [{ shard: 's0', query: '', topics: [], k: 0 }] }, { v: 99, queries: request.queries }]) {
-      expect(decode(await client.request(Subjects.replicaBatch(firstId), encode(bad), 10_000))).toMatchObject({ ok: false, replica: firstId, error: { code: ErrorCode.BadInput } });
+      expect(decode(await client.request(Subjects.replicaBatch(low.id), encode(bad), 10_000))).toMatchObject({ ok: false, replica: low.id, error: { code: ErrorCode.BadInput } });
     }
   });
 
-  let second: DsiProcess;
-  let secondId: string;
-  let survivor: DsiProcess;
+  const all = { process: undefined as unknown as DsiProcess, id: '' };
 
-  it('spreads a search over two processes, one request each, each shard on its own process while both are idle', async () => {
-    second = startExpert();
-    secondId = await replicaOf(second);
-    await replicasUsable(2);
-    const [a, b] = [firstId, secondId].sort();
-    for (const text of ['real-time strategy game', 'documentation for developers']) {
-      const asked = queries(text);
-      sent.length = 0;
-      const by = answeredBy(await searcher().searchShards(asked), asked);
-      expect([...sent].sort()).toEqual([Subjects.replicaBatch(a!), Subjects.replicaBatch(b!)]);
-      expect(by).toEqual({ s0: a, s1: b, s2: a, s3: b });
-    }
-  });
-
-  it("retries a hung process's shards on the other one within the deadline, then sends it nothing", async () => {
-    // The process searching s0 and s2 stops answering (SIGSTOP): the batch times out at half the deadline.
-    const [hung, live] = [firstId, secondId].sort() as [string, string];
-    const hungProcess = hung === firstId ? first : second;
-    survivor = hung === firstId ? second : first;
-    hungProcess.signal('SIGSTOP');
+  it("retries a hung process's shards on another replica within the deadline, then sends it nothing", async () => {
+    all.process = startExpert(SHARDS);
+    all.id = await replicaOf(all.process);
+    await usable({ s0: 2, s1: 2, s2: 2, s3: 2 });
+    // The process the next search sends s0 and s1 to stops answering (SIGSTOP): its batch times out at half the deadline.
+    const hung = view.choose('s0')!.replica === low.id ? low : all;
+    const other = hung === low ? all : low;
+    hung.process.signal('SIGSTOP');
     try {
-      const asked = queries('command-line audio player');
+      const asked = new Map([...queries('command-line audio player')].filter(([shard]) => shard === 's0' || shard === 's1'));
       sent.length = 0;
       const started = performance.now();
-      const by = answeredBy(await searcher(2000).searchShards(asked), asked);
+      const outcomes = await searcher(2000).searchShards(asked);
       expect(performance.now() - started).toBeLessThan(2000);
-      expect(by).toEqual({ s0: live, s1: live, s2: live, s3: live });
-      expect(sent.filter((s) => s === Subjects.replicaBatch(hung))).toHaveLength(1);
-      expect(sent.filter((s) => s === Subjects.replicaSearch('s0', live) || s === Subjects.replicaSearch('s2', live))).toHaveLength(2);
-      // Marked failed, for every shard it serves: the next search goes to the live process alone, in one request.
+      expect(outcomes.map((o) => ('answer' in o ? [o.shard, o.answer.replica] : [o.shard, o.error.message])).sort()).toEqual([['s0', other.id], ['s1', other.id]]);
+      expect(sent.slice(0, 1)).toEqual([Subjects.replicaBatch(hung.id)]);
+      expect(sent.slice(1).sort()).toEqual([Subjects.replicaSearch('s0', other.id), Subjects.replicaSearch('s1', other.id)]);
+      // Marked failed, for every shard it serves: the next search goes to the others alone, one request each.
       sent.length = 0;
-      answeredBy(await searcher(2000).searchShards(asked), asked);
-      expect(sent).toEqual([Subjects.replicaBatch(live)]);
+      const by = answeredBy(await searcher(2000).searchShards(queries('image viewer')), queries('image viewer'));
+      expect(sent).not.toContain(Subjects.replicaBatch(hung.id));
+      expect(Object.values(by)).not.toContain(hung.id);
+      expect(sent).toHaveLength(new Set(Object.values(by)).size);
     } finally {
-      hungProcess.signal('SIGKILL');
+      hung.process.signal('SIGKILL');
     }
-    await hungProcess.exited(10_000);
+    await hung.process.exited(10_000);
+    // The last replica of s0 and s1 dies too: only the process of s2 and s3 is left.
+    other.process.signal('SIGKILL');
+    await other.process.exited(10_000);
   });
 
-  it('reports every shard of a process that died as failed when no replica is left, within the deadline', async () => {
-    survivor.signal('SIGKILL');
-    await survivor.exited(10_000);
+  it('reports the shards of a process that died as failed when no replica of them is left, and answers the others', async () => {
+    const asked = queries('image viewer');
     const started = performance.now();
-    // Its heartbeats are still fresh: the router learns it is gone from the request alone.
-    const outcomes = await searcher(2000).searchShards(queries('image viewer'));
+    // Heartbeats of the dead are still fresh: the router learns they are gone from its requests alone.
+    const outcomes = await searcher(2000).searchShards(asked);
     expect(performance.now() - started).toBeLessThan(2000);
-    expect(outcomes.map((o) => o.shard).sort()).toEqual(SHARDS);
-    for (const outcome of outcomes) {
-      expect('error' in outcome && outcome.error.code).toBe(ErrorCode.ShardUnavailable);
-    }
+    const byShard = Object.fromEntries(outcomes.map((o) => [o.shard, 'answer' in o ? o.answer.replica : o.error.code]));
+    expect(byShard).toEqual({ s0: ErrorCode.ShardUnavailable, s1: ErrorCode.ShardUnavailable, s2: high.id, s3: high.id });
   });
 });

@@ -48,14 +48,16 @@ export const expertCommand: Command = {
     const rotation = locals ? undefined : new Rotation({ bus, replica, shards: shardIds, members: () => serving.map((s) => s.service), log });
     rotation?.start();
     // One subject for the whole process: a search asks it once for all the shards it wants from here.
-    const batches = new BatchResponder({ bus, replica, members: () => serving.map((s) => s.service), log });
-    batches.start();
+    const byShard = new Map<string, ExpertService>();
+    const batches = new BatchResponder({ bus, replica, members: byShard, log });
     try {
+      batches.start();
       for (const [i, shardId] of shardIds.entries()) {
         const served = locals ? await loadLocalShard(locals[i]!) : await loadRegistryShard(modelBus!, nats, shardId, log);
         const service = new ExpertService({ expert: served.expert, shard: served.entry, config: served.config, bus, replica, version: served.version, log, batch: true });
         const follower = served.follow?.(service, rotation);
         serving.push({ served, service, follower });
+        byShard.set(served.entry.id, service);
         await service.start();
         await follower?.start();
       }

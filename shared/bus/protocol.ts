@@ -10,6 +10,10 @@ import { ErrorCode } from '../errors.ts';
  * The message types are derived from the schemas, never declared beside them: what a
  * search asks of a shard and what it answers is one definition, here, whether the shard
  * is asked over the bus or in process.
+ *
+ * Batched searches (replicaBatch) came without a bump: they are a subject and messages of
+ * their own, used only with processes whose heartbeats announce them, so routers and
+ * experts from before them still serve together over the per-shard requests.
  */
 export const PROTOCOL_VERSION = 2;
 
@@ -145,7 +149,7 @@ export const BatchSearchRequestSchema = z.object({
 export type BatchSearchRequest = z.infer<typeof BatchSearchRequestSchema>;
 
 /**
- * The process's one reply: each shard's own reply, in the order asked, each a success or
+ * The process's one reply: each shard's own reply (naming its shard), each a success or
  * that shard's error (a shard it does not serve is shard_unavailable), so one shard's
  * failure costs only that shard. A request that cannot be read at all gets one error.
  */

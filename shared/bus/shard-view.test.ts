@@ -83,6 +83,17 @@ describe('ShardView', () => {
     for (const e of pair) e.end();
   });
 
+  it('keeps to the preferred replicas (those a search already asks) when one of them is live', () => {
+    const { view } = viewAt(['s0', 's1']);
+    for (const shard of ['s0', 's1']) for (const replica of ['a', 'b', 'c']) view.observe(beat(shard, replica));
+    const busy = [view.begin('s0', 'b'), view.begin('s0', 'b')];
+    expect(view.choose('s0', undefined, new Set(['b']))?.replica).toBe('b');
+    expect(view.choose('s0', undefined, new Set(['b', 'c']))?.replica).toBe('c');
+    view.markFailed('b');
+    expect(view.choose('s0', undefined, new Set(['b']))?.replica).toBe('a');
+    for (const end of busy) end();
+  });
+
   it('honours exclusions (the replica a retry must avoid)', () => {
     const { view } = viewAt(['s0']);
     view.observe(beat('s0', 'a'));

@@ -122,19 +122,23 @@ export class ShardView {
   /**
    * The replica to send the next request of a shard to: the live one, not in `exclude`,
    * with the fewest requests from this router in flight; undefined when there is none.
-   * Among equally busy replicas a shard always prefers the same one (by its rank, over
-   * the replicas in id order), so with several processes each serving every shard, each
-   * process searches its own share of the shards and keeps their tables in its caches.
-   * The requests of a search counting as load the moment they are chosen spreads one
-   * search's shards over the processes, to be searched in parallel.
+   * When some of the live replicas are in `prefer` (the processes a search already asks),
+   * only those are considered: a search then costs as few messages as its shards allow,
+   * and messages on the loopback cost more than a shard's search. Among equally busy
+   * replicas a shard always prefers the same one (by its rank, over the replicas in id
+   * order), so an idle cluster answers from the same processes, with their caches warm.
    */
-  choose(shardId: string, exclude?: ReadonlySet<string>): ReplicaTarget | undefined {
+  choose(shardId: string, exclude?: ReadonlySet<string>, prefer?: ReadonlySet<string>): ReplicaTarget | undefined {
     const shard = this.#shards.get(shardId);
     if (!shard) return undefined;
     const now = this.#now();
-    const candidates: [string, Replica][] = [];
+    let candidates: [string, Replica][] = [];
     for (const entry of shard.replicas) if (this.#usable(entry[1], now) && !exclude?.has(entry[0])) candidates.push(entry);
     if (candidates.length === 0) return undefined;
+    if (prefer !== undefined && prefer.size > 0) {
+      const preferred = candidates.filter((c) => prefer.has(c[0]));
+      if (preferred.length > 0) candidates = preferred;
+    }
     if (candidates.length > 1) candidates.sort(byReplicaId);
     // Load is the replica's, all its shards together: a process serving several shards gets
     // the next shard of a search only if no other process is less busy.
@@ -149,8 +153,8 @@ export class ShardView {
 
   /**
    * A search's shards in the order of their ranks: choosing their replicas in this order
-   * gives each shard its own replica whenever the processes are equally busy, however the
-   * search happened to list them.
+   * makes the same choices for the same shards whenever the processes are equally busy,
+   * however the search happened to list them.
    */
   inRankOrder(shards: Iterable<string>): string[] {
     return [...shards].sort((a, b) => (this.#shards.get(a)?.rank ?? 0) - (this.#shards.get(b)?.rank ?? 0));
