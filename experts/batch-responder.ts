@@ -1,13 +1,13 @@
 import type { Bus, BusMessage, BusSubscription } from '../shared/bus/connection.ts';
 import { encode } from '../shared/bus/codec.ts';
 import { decodeMessage } from '../shared/bus/decode-message.ts';
-import { BatchSearchRequestSchema, Subjects, type BatchQuery, type BatchSearchReply, type SearchReply } from '../shared/bus/protocol.ts';
+import { BatchSearchRequestSchema, Subjects, type BatchSearchReply, type SearchReply, type ShardQuery } from '../shared/bus/protocol.ts';
 import { DsiError, ErrorCode } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 
 /** What the responder asks of a shard served here: its reply to one query, queued like any other search of it (experts/service.ts). */
 export interface BatchMember {
-  answer(query: Omit<BatchQuery, 'shard'>, received: number): Promise<SearchReply>;
+  answer(query: ShardQuery, received: number): Promise<SearchReply>;
 }
 
 export interface BatchResponderOptions {
@@ -51,8 +51,8 @@ export class BatchResponder {
     const received = performance.now();
     let reply: BatchSearchReply;
     try {
-      const { queries } = decodeMessage(BatchSearchRequestSchema, message.data, 'batch search request');
-      const replies = await Promise.all(queries.map(({ shard, ...query }) => this.#o.members.get(shard)?.answer(query, received) ?? this.#notServed(shard)));
+      const { v: _v, shards, ...query } = decodeMessage(BatchSearchRequestSchema, message.data, 'batch search request');
+      const replies = await Promise.all(shards.map(({ shard, ...topics }) => this.#o.members.get(shard)?.answer({ ...query, ...topics }, received) ?? this.#notServed(shard)));
       reply = { ok: true, replica: this.#o.replica, replies };
     } catch (error) {
       this.#o.log.warn({ subject: message.subject, bytes: message.data.length, err: (error as Error).message }, 'rejected batch search request');

@@ -127,10 +127,13 @@ describe('batched searches', () => {
 
   it("answers a batch's shards one by one: a shard not served there is shard_unavailable, the others are answered", async () => {
     const asked = queries('audio player');
-    const request = { v: PROTOCOL_VERSION, queries: [{ shard: 's1', ...asked.get('s1')! }, { shard: 's2', ...asked.get('s2')! }] };
+    const { topics: _t, otherTopics: _o, ...common } = asked.get('s1')!;
+    const request = { v: PROTOCOL_VERSION, ...common, shards: ['s1', 's2'].map((shard) => ({ shard, topics: asked.get(shard)!.topics })) };
     const reply = decodeMessage(BatchSearchReplySchema, await client.request(Subjects.replicaBatch(low.id), encode(request), 10_000), 'batch reply');
     expect(reply).toMatchObject({ ok: true, replica: low.id, replies: [{ ok: true, shard: 's1', replica: low.id }, { ok: false, shard: 's2', error: { code: ErrorCode.ShardUnavailable } }] });
-    for (const bad of [{ v: PROTOCOL_VERSION, queries: [] }, { v: PROTOCOL_VERSION, queries: [{ shard: 's0', query: '', topics: [], k: 0 }] }, { v: 99, queries: request.queries }]) {
+    const s1 = reply.ok ? reply.replies[0]! : undefined;
+    expect(s1?.ok && s1.hits).toEqual(searchExpert(index.experts.get('s1')!, asked.get('s1')!, index.config));
+    for (const bad of [{ ...request, shards: [] }, { ...request, k: 0 }, { ...request, shards: [{ shard: 's0', topics: [] }] }, { ...request, v: 99 }]) {
       expect(decode(await client.request(Subjects.replicaBatch(low.id), encode(bad), 10_000))).toMatchObject({ ok: false, replica: low.id, error: { code: ErrorCode.BadInput } });
     }
   });

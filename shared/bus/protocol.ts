@@ -133,18 +133,19 @@ export type ShardAnswer = Pick<Extract<SearchReply, { ok: true }>, 'hits' | 'rep
 /** Most shard queries one batch may carry: an index has at most a few hundred shards, and a process serves a few. */
 export const MAX_BATCH_QUERIES = 256;
 
-/** One shard's query in a batch: a search request without its envelope, naming its shard. */
-export const BatchQuerySchema = SearchRequestSchema.omit({ v: true }).extend({ shard: z.string().min(1) });
-export type BatchQuery = z.infer<typeof BatchQuerySchema>;
+/** One shard's part of a batch: which shard, and the topics it is asked (a search request's topics and otherTopics). */
+export const BatchShardSchema = SearchRequestSchema.pick({ topics: true, otherTopics: true }).extend({ shard: z.string().min(1) });
+export type BatchShard = z.infer<typeof BatchShardSchema>;
 
 /**
- * What a search asks of one expert process: the queries of the shards it serves that the
- * search routed to, asked at once so a search costs one message per process rather than
- * one per shard (loopback messages cost more than a shard's search).
+ * What a search asks of one expert process: the query once (text, k, lexical terms,
+ * scoring: the same for every shard of a search) and the topics of each of its shards
+ * the search routed to, asked at once so a search costs one message per process rather
+ * than one per shard (loopback messages cost more than a shard's search). Each shard is
+ * asked exactly what a search request of its own would ask it.
  */
-export const BatchSearchRequestSchema = z.object({
-  v: z.literal(PROTOCOL_VERSION),
-  queries: z.array(BatchQuerySchema).min(1).max(MAX_BATCH_QUERIES),
+export const BatchSearchRequestSchema = SearchRequestSchema.omit({ topics: true, otherTopics: true }).extend({
+  shards: z.array(BatchShardSchema).min(1).max(MAX_BATCH_QUERIES),
 });
 export type BatchSearchRequest = z.infer<typeof BatchSearchRequestSchema>;
 

@@ -108,8 +108,8 @@ describe('BusSearcher', () => {
           calls.push(subject);
           if (!subject.startsWith('dsi.batch.')) return encode(await alone(subject, timeoutMs));
           const replica = subject.slice('dsi.batch.'.length);
-          const { queries } = decode(payload) as { queries: { shard: string }[] };
-          return encode({ ok: true, replica, replies: queries.map((q) => part(replica, q.shard)).filter((r) => r !== undefined) });
+          const { shards } = decode(payload) as { shards: { shard: string }[] };
+          return encode({ ok: true, replica, replies: shards.map((q) => part(replica, q.shard)).filter((r) => r !== undefined) });
         },
       };
       return { searcher: new BusSearcher(bus, view, () => {}, { deadlineMs: 300 }), calls };
@@ -124,6 +124,13 @@ describe('BusSearcher', () => {
         { shard: 's1', answer: { replica: 'a', version: 1, hits: [{ id: 's1-doc', docid: '0-1', score: -1 }] } },
       ]);
       expect(calls).toEqual([Subjects.replicaBatch('a')]);
+    });
+
+    it('carries the query once per batch: a shard asked another query than its batch is asked on its own', async () => {
+      const { searcher, calls } = batched((replica, shard) => ok(shard, replica));
+      const outcomes = await searcher.searchShards(new Map([['s0', query], ['s1', { ...query, query: 'another' }]]));
+      expect(outcomes.every((o) => 'answer' in o)).toBe(true);
+      expect(calls).toEqual([Subjects.replicaSearch('s1', 'b'), Subjects.replicaBatch('a')]);
     });
 
     it('sends the next search to the other process while the first is busy', async () => {

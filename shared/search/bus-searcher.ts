@@ -81,19 +81,20 @@ export class BusSearcher implements ShardSearcher {
     for (const shard of this.#view.inRankOrder(queries.keys())) {
       const query = queries.get(shard)!;
       const target = this.#view.choose(shard, undefined, asked);
-      if (target?.batch === undefined) {
-        // No live replica known, or one of before batching: the shard is asked on its own.
+      const batch = target?.batch === undefined ? undefined : batches.get(target.replica);
+      if (target?.batch === undefined || (batch !== undefined && !sameQuery(batch.shards[0]![1], query))) {
+        // No live replica known, one of before batching, or (not from the engine) another query than its batch's: the shard is asked on its own.
         outcomes.push(this.#settle(shard, this.#alone(shard, query, started, this.#deadlineMs)).then((o) => [o]));
         continue;
       }
-      let batch = batches.get(target.replica);
+      const joined = batch ?? { target: target as Batch['target'], shards: [], ends: [] };
       if (!batch) {
-        batches.set(target.replica, (batch = { target: target as Batch['target'], shards: [], ends: [] }));
+        batches.set(target.replica, joined);
         asked.add(target.replica);
       }
-      batch.shards.push([shard, query]);
+      joined.shards.push([shard, query]);
       // In flight from now: the next search prefers a process with less to do.
-      batch.ends.push(this.#view.begin(shard, target.replica));
+      joined.ends.push(this.#view.begin(shard, target.replica));
     }
     for (const batch of batches.values()) outcomes.push(this.#batch(batch, started));
     return (await Promise.all(outcomes)).flat();
@@ -111,7 +112,8 @@ export class BusSearcher implements ShardSearcher {
       // answering, so when a retry elsewhere is possible the batch leaves it time.
       const retryable = shards.some(([shard]) => this.#view.usableCount(shard) > 1);
       const budget = Math.max(1, Math.floor(retryable ? remaining * this.#firstShare : remaining));
-      const request: BatchSearchRequest = { v: PROTOCOL_VERSION, queries: shards.map(([shard, query]) => ({ shard, ...query })) };
+      const { topics: _t, otherTopics: _o, ...common } = shards[0]![1];
+      const request: BatchSearchRequest = { v: PROTOCOL_VERSION, ...common, shards: shards.map(([shard, { topics, otherTopics }]) => ({ shard, topics, otherTopics })) };
       const reply = readBatchReply(await this.#bus.request(target.batch, encode(request), budget), target.replica);
       if (!reply.ok) throw new DsiError(reply.error.code, `replica ${target.replica}: ${reply.error.message}`);
       for (const part of reply.replies) replies.set(part.shard, part);
@@ -152,6 +154,11 @@ export class BusSearcher implements ShardSearcher {
       (cause: unknown) => ({ shard, error: asDsiError(cause, shard) }),
     );
   }
+}
+
+/** Whether two shards are asked the same query (the engine asks every shard of a search the same, lexical terms included), so one batch can carry it once. */
+function sameQuery(a: ShardQuery, b: ShardQuery): boolean {
+  return a.query === b.query && a.k === b.k && a.lexical === b.lexical && a.scoring === b.scoring;
 }
 
 /** Why a shard's part of a batch reply is not an answer: its own error reply, or none at all (the process's fault). */
