@@ -70,7 +70,7 @@ export class BusSearcher implements ShardSearcher {
   }
 
   async search(shard: string, query: ShardQuery): Promise<ShardAnswer> {
-    return this.#alone(shard, query, this.#now(), this.#deadlineMs);
+    return this.#alone(shard, query, this.#now());
   }
 
   async searchShards(queries: ReadonlyMap<string, ShardQuery>): Promise<ShardOutcome[]> {
@@ -84,7 +84,7 @@ export class BusSearcher implements ShardSearcher {
       const batch = target?.batch === undefined ? undefined : batches.get(target.replica);
       if (target?.batch === undefined || (batch !== undefined && !sameQuery(batch.shards[0]![1], query))) {
         // No live replica known, one of before batching, or (not from the engine) another query than its batch's: the shard is asked on its own.
-        outcomes.push(this.#settle(shard, this.#alone(shard, query, started, this.#deadlineMs)).then((o) => [o]));
+        outcomes.push(this.#settle(shard, this.#alone(shard, query, started)).then((o) => [o]));
         continue;
       }
       const joined = batch ?? { target: target as Batch['target'], shards: [], ends: [] };
@@ -130,16 +130,16 @@ export class BusSearcher implements ShardSearcher {
           return { shard, answer: { replica: reply.replica, version: reply.version, hits: reply.hits } };
         }
         const error = failure ?? shardError(shard, target.replica, reply);
-        return this.#settle(shard, this.#alone(shard, query, started, this.#deadlineMs, { replica: target.replica, error }));
+        return this.#settle(shard, this.#alone(shard, query, started, { replica: target.replica, error }));
       }),
     );
   }
 
-  /** One shard on its own request: both attempts, or (after a failed batch) the retry alone. */
-  async #alone(shard: string, query: ShardQuery, started: number, deadlineMs: number, after?: FirstAttempt): Promise<ShardAnswer> {
+  /** One shard on its own request, within the deadline of a search begun at `started`: both attempts, or (after a failed batch) the retry alone. */
+  async #alone(shard: string, query: ShardQuery, started: number, after?: FirstAttempt): Promise<ShardAnswer> {
     const payload = encode({ v: PROTOCOL_VERSION, ...query } satisfies SearchRequest);
     try {
-      const reply = await this.#requests.send(ShardRequestKind.search, shard, payload, started + deadlineMs - this.#now(), SearchReplySchema, after);
+      const reply = await this.#requests.send(ShardRequestKind.search, shard, payload, started + this.#deadlineMs - this.#now(), SearchReplySchema, after);
       this.#listener(shard, this.#now() - started, 'ok');
       return { replica: reply.replica, version: reply.version, hits: reply.hits };
     } catch (error) {
