@@ -51,7 +51,7 @@ export class RegistryCatalog implements CatalogSource {
   static async open(registry: Registry, log: Logger, nats?: BusAddress): Promise<RegistryCatalog> {
     const index = await registry.index();
     const gatingRecord = await registry.gating();
-    const catalog = new RegistryCatalog(registry, nats, log, index, { version: gatingRecord.current, model: await fetchGating(registry, undefined, gatingRecord.current) });
+    const catalog = new RegistryCatalog(registry, nats, log, index, { version: gatingRecord.current, model: await fetchGating(registry, nats, gatingRecord.current) });
     try {
       for (const record of await registry.shards()) catalog.#shards.set(record.id, record);
       catalog.#current = catalog.#compose();
@@ -171,7 +171,12 @@ function sameVersion(a: ShardRecord, b: ShardRecord): boolean {
   return a.current.version === b.current.version && a.current.model.sha256 === b.current.model.sha256 && a.current.data.sha256 === b.current.data.sha256 && (a.previous?.version ?? null) === (b.previous?.version ?? null);
 }
 
-/** A gating model from the registry: fetched in a worker thread when `nats` is given (while serving), else in this thread (at start-up). */
+/**
+ * A gating model from the registry: fetched in a worker thread when `nats` is given, else in
+ * this thread. The worker keeps serving threads answering while a new model arrives, and at
+ * start-up keeps the download's transient buffers (the object's chunks, its bytes whole,
+ * the bundle decoded) out of this process's heap: they go with the worker.
+ */
 async function fetchGating(registry: Registry, nats: BusAddress | undefined, version: GatingVersion): Promise<RoutingModels> {
   const dir = await mkdtemp(join(tmpdir(), `dsi-gating-v${version.version}-`));
   try {

@@ -18,6 +18,15 @@ const ENCODER_OF_OLDER_INDEXES = Object.freeze({ ...DEFAULT_ENCODER, epochs: 0 }
 const SEMANTIC_CANDIDATES = 16;
 
 /**
+ * Features the gating model has rows for at most (those in the most documents): the router
+ * holds its table, dim × 4 bytes per feature (268 MB at 2^19 and dim 128), so the router's
+ * memory stays bounded however large the collection grows. Routing asks for topics, which
+ * frequent words tell apart; the rarest features (one package's name) are the experts'.
+ * Debian's 60K documents have 395K features: under it, unchanged.
+ */
+const GATING_MAX_FEATURES = 2 ** 19;
+
+/**
  * Everything that shapes an index, validated once and stored in its manifest so that an
  * index can be rebuilt, and every process that loads it decodes the way it was trained.
  * The schema's defaults say what an older manifest without a field meant; the defaults of
@@ -60,7 +69,7 @@ export const IndexConfigSchema = z
       /** Hard negatives per training query, from the lexical teacher's top list (0: none). */
       negatives: z.number().int().min(0).max(256).default(0),
     }),
-    gating: z.object({ epochs: z.number().int().min(0), batchSize: z.number().int().min(1), learningRate: z.number().positive(), encoderLearningRate: z.number().positive(), denseLearningRate: z.number().positive(), reanchor: z.boolean().default(false), topicPower: z.number().positive().max(1).default(1), topicWeight: z.number().min(0).max(1).default(0) }),
+    gating: z.object({ epochs: z.number().int().min(0), batchSize: z.number().int().min(1), learningRate: z.number().positive(), encoderLearningRate: z.number().positive(), denseLearningRate: z.number().positive(), reanchor: z.boolean().default(false), topicPower: z.number().positive().max(1).default(1), topicWeight: z.number().min(0).max(1).default(0), maxFeatures: z.number().int().min(1).default(GATING_MAX_FEATURES) }),
     routing: z.object({ threshold: z.number().gt(0).max(1), maxFanout: z.number().int().min(1).max(64), lexicalTopics: z.number().int().min(0).max(64).default(0) }),
     decode: z.object({ beamWidth: z.number().int().min(1).max(1024) }),
     /** How many candidates an expert ranks: the lexical pass's best, and every leaf of the semantic half's most likely clusters. */
@@ -102,7 +111,7 @@ export function defaultIndexConfig(documents: number, shards = 4, seed = 1): Ind
     views: { ...DEFAULT_VIEWS },
     encoder: { ...DEFAULT_ENCODER },
     expert: { epochs: 6, batchSize: 256, learningRate: 0.001, encoderLearningRate: 0.05, denseLearningRate: 0.001, reanchor: true, levelTemperatures: [1, 2, 1], negatives: 0 },
-    gating: { epochs: 4, batchSize: 512, learningRate: 0.01, encoderLearningRate: 0.05, denseLearningRate: 0.001, reanchor: true, topicPower: 0.5, topicWeight: 0.5 },
+    gating: { epochs: 4, batchSize: 512, learningRate: 0.01, encoderLearningRate: 0.05, denseLearningRate: 0.001, reanchor: true, topicPower: 0.5, topicWeight: 0.5, maxFeatures: GATING_MAX_FEATURES },
     routing: { threshold: 0.99, maxFanout: 6, lexicalTopics: 2 },
     decode: { beamWidth: 16 },
     ranking: { lexicalCandidates: 50, clusters: 4, semanticCandidates: SEMANTIC_CANDIDATES },

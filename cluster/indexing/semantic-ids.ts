@@ -42,15 +42,16 @@ function towerVectors(tower: EncoderWeights, docs: readonly TokenizedDoc[], conf
   return out;
 }
 
-/** The gating model's training job over every document of the index (paths[i] is the DocID of corpus.docs[i]). */
+/** The gating model's training job over every document of the index (paths[i] is the DocID of corpus.docs[i]), on the index's most frequent features (config.gating.maxFeatures). */
 export function gatingJobFor(outDir: string, config: IndexConfig, corpus: TrainingCorpus, vocabulary: Vocabulary, paths: readonly (readonly number[])[], startTower?: string): GatingJob {
   const { docRows, rowTopics } = gatingPrototypes(paths);
+  const routing = vocabulary.mostFrequent(config.gating.maxFeatures);
   return {
     kind: 'gating',
     outDir,
     config,
     corpus,
-    vocabulary: { ids: vocabulary.ids, idf: vocabulary.idf, documents: vocabulary.documents },
+    vocabulary: { ids: routing.ids, idf: routing.idf, documents: routing.documents },
     docRows,
     rowTopics,
     ...(startTower ? { startTower } : {}),

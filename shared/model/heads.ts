@@ -76,13 +76,13 @@ export function groupLossByMask(logp: tf.Tensor2D, rowGroup: tf.Tensor1D, groups
 }
 
 /** In-place log-softmax of scale · scores over a slice: used by decoders on plain arrays. */
-export function logSoftmaxInPlace(values: Float32Array): Float32Array {
+export function logSoftmaxInPlace(values: Float32Array, length = values.length): Float32Array {
   let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < values.length; i++) if (values[i]! > max) max = values[i]!;
+  for (let i = 0; i < length; i++) if (values[i]! > max) max = values[i]!;
   let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += Math.exp(values[i]! - max);
+  for (let i = 0; i < length; i++) sum += Math.exp(values[i]! - max);
   const log = max + Math.log(sum);
-  for (let i = 0; i < values.length; i++) values[i]! -= log;
+  for (let i = 0; i < length; i++) values[i]! -= log;
   return values;
 }
 

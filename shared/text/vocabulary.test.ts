@@ -23,6 +23,19 @@ describe('vocabulary', () => {
     expect(v.rowOf(hashFeature('unigram', 'browser'))).toBe(-1);
   });
 
+  it('cuts to the features in the most documents, as a build with that many features at most would, and is itself when nothing is cut', () => {
+    const full = build();
+    expect(full.mostFrequent(full.size)).toBe(full);
+    // "image" is in 3 documents, "viewer" and "image viewer" in 2, the rest in 1 (or none: query words): cut to 5, ties go to the smaller id.
+    for (const count of [1, 3, 5]) {
+      const cut = full.mostFrequent(count);
+      const built = build(count);
+      expect([...cut.ids]).toEqual([...built.ids]);
+      expect([...cut.idf]).toEqual([...built.idf]);
+      expect(cut.documents).toBe(full.documents);
+    }
+  });
+
   it('weighs rare words above common ones and normalises weights to unit length', () => {
     const v = build();
     const enc = v.encode(featurize('image plugins'));

@@ -1,4 +1,5 @@
 import { FeatureCounts } from './feature-counts.ts';
+import { KeyIndex } from '../util/key-index.ts';
 import { isBigram, type FeatureBag } from './featurizer.ts';
 
 /**
@@ -15,24 +16,37 @@ export class Vocabulary {
   readonly ids: Uint32Array;
   readonly idf: Float32Array;
   readonly documents: number;
-  // Built once: encoding runs per query, and a Map lookup beats a binary search here.
-  readonly #rowOf: Map<number, number>;
+  // Built once: encoding runs per query, and a hash lookup beats a binary search here.
+  readonly #rowOf: KeyIndex;
 
   constructor(ids: Uint32Array, idf: Float32Array, documents: number) {
     if (ids.length !== idf.length) throw new Error(`vocabulary: ${ids.length} ids but ${idf.length} idf values`);
     this.ids = ids;
     this.idf = idf;
     this.documents = documents;
-    this.#rowOf = new Map();
-    for (let i = 0; i < ids.length; i++) this.#rowOf.set(ids[i]!, i);
+    this.#rowOf = new KeyIndex(ids);
   }
 
   get size(): number {
     return this.ids.length;
   }
 
+  /**
+   * The `count` features in the most documents (the lowest idf: it falls as document
+   * frequency grows; ties to the smaller id), ids ascending as in any vocabulary; this
+   * vocabulary itself when it has no more than that.
+   */
+  mostFrequent(count: number): Vocabulary {
+    if (this.ids.length <= count) return this;
+    const rows = Array.from(this.ids, (_, row) => row)
+      .sort((a, b) => this.idf[a]! - this.idf[b]! || this.ids[a]! - this.ids[b]!)
+      .slice(0, Math.max(0, count))
+      .sort((a, b) => this.ids[a]! - this.ids[b]!);
+    return new Vocabulary(Uint32Array.from(rows, (row) => this.ids[row]!), Float32Array.from(rows, (row) => this.idf[row]!), this.documents);
+  }
+
   rowOf(hash: number): number {
-    return this.#rowOf.get(hash) ?? -1;
+    return this.#rowOf.get(hash);
   }
 
   /**
@@ -45,7 +59,7 @@ export class Vocabulary {
     let norm = 0;
     for (let i = 0; i < bag.ids.length; i++) {
       const row = this.#rowOf.get(bag.ids[i]!);
-      if (row === undefined) continue;
+      if (row < 0) continue;
       const w = (1 + Math.log(bag.counts[i]!)) * this.idf[row]!;
       rows.push(row);
       weights.push(w);

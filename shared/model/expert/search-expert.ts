@@ -83,7 +83,7 @@ export function findCandidates(expert: LoadedExpert, query: ShardQuery, config: 
 
   const terms = query.lexical ?? { terms: [], weights: [], bound: 0 };
   const pass = lexicon.pass;
-  const lexicalTop = pass.run({ ids: Uint32Array.from(terms.terms), weights: Float32Array.from(terms.weights) }, Math.max(config.ranking.lexicalCandidates, query.k));
+  const lexicalTop = pass.run({ ids: terms.terms, weights: terms.weights }, Math.max(config.ranking.lexicalCandidates, query.k));
 
   const topicLogp = new Map<number, number>();
   for (const t of query.otherTopics ?? []) topicLogp.set(t.topic, t.logp);
@@ -144,8 +144,12 @@ class QueryScratch {
   #rows: Float32Array = new Float32Array(0);
   #vector: Float32Array = new Float32Array(0);
 
-  constructor(docs: number, nodes: number, dim: number) {
+  /** Log-softmax of one node's children, reused by every node a query expands (the widest node sets its length). */
+  readonly children: Float32Array;
+
+  constructor(docs: number, nodes: number, dim: number, maxChildren: number) {
     this.seen = new Uint32Array(docs);
+    this.children = new Float32Array(maxChildren);
     this.#dots = new Float32Array(nodes);
     this.#dotStamp = new Uint32Array(nodes);
     this.#dim = dim;
@@ -172,7 +176,7 @@ function queryScratch(expert: LoadedExpert, vector: Float32Array): QueryScratch 
   const { model } = expert;
   const rows = model.servingRows().nodes;
   let scratch = SCRATCH.get(expert);
-  if (!scratch) SCRATCH.set(expert, (scratch = new QueryScratch(expert.docIds.length, model.trie.size, model.dim)));
+  if (!scratch) SCRATCH.set(expert, (scratch = new QueryScratch(expert.docIds.length, model.trie.size, model.dim, model.trie.childCount.reduce((most, count) => Math.max(most, count), 0))));
   scratch.begin(vector, rows);
   return scratch;
 }
@@ -187,12 +191,15 @@ function likelyLeaves(expert: LoadedExpert, scratch: QueryScratch, starts: reado
   const { trie } = model;
   const rows = model.servingRows();
   const best = new TopK(leafCount);
+  // Best cluster first: a leaf scores at most its cluster's log P (its own log-softmax is ≤ 0),
+  // so once a cluster is below the leaves already kept, none of its leaves is read.
   for (const cluster of likelyClusters(expert, scratch, starts, clusterCount)) {
+    if (cluster.logp < best.threshold) break;
     const first = trie.firstChild[cluster.node]!;
     const count = trie.childCount[cluster.node]!;
-    const logits = new Float32Array(count);
+    const logits = scratch.children;
     for (let c = 0; c < count; c++) logits[c] = rows.scale * scratch.dot(first + c);
-    logSoftmaxInPlace(logits);
+    logSoftmaxInPlace(logits, count);
     for (let c = 0; c < count; c++) if (trie.doc[first + c]! >= 0) best.push(trie.doc[first + c]!, cluster.logp + logits[c]!);
   }
   return best.sorted().map((h) => h.id);
@@ -208,10 +215,13 @@ function likelyClusters(expert: LoadedExpert, scratch: QueryScratch, starts: rea
   const { trie } = model;
   const rows = model.servingRows();
   const clusters = new TopK(width);
-  let frontier = starts.map((s) => ({ node: s.node, logp: s.logp }));
+  // Most likely first: a node's descendants score at most its own log P, so a node below the
+  // clusters already kept is not expanded (the result is the same, its children's dot products are saved).
+  let frontier = starts.map((s) => ({ node: s.node, logp: s.logp })).sort((a, b) => b.logp - a.logp || a.node - b.node);
   while (frontier.length > 0) {
     const next = new TopK(width);
     for (const { node, logp } of frontier) {
+      if (logp < clusters.threshold) break;
       const first = trie.firstChild[node]!;
       const count = trie.childCount[node]!;
       if (count === 0) continue;
@@ -222,9 +232,9 @@ function likelyClusters(expert: LoadedExpert, scratch: QueryScratch, starts: rea
         clusters.push(node, logp);
         continue;
       }
-      const scores = new Float32Array(count);
+      const scores = scratch.children;
       for (let c = 0; c < count; c++) scores[c] = rows.scale * scratch.dot(first + c);
-      logSoftmaxInPlace(scores);
+      logSoftmaxInPlace(scores, count);
       for (let c = 0; c < count; c++) next.push(first + c, logp + scores[c]!);
     }
     frontier = next.sorted().map((h) => ({ node: h.id, logp: h.score }));

@@ -1,6 +1,12 @@
 import { kthLargest } from '../../util/kth-largest.ts';
-import type { QueryHead, WeightedTerms } from './query-head.ts';
+import type { QueryHead } from './query-head.ts';
 import type { TermIndex } from './term-index.ts';
+
+/** A query's terms and their weights, as the head weighs them (typed arrays, or the plain arrays a request carries). */
+export interface QueryTerms {
+  readonly ids: ArrayLike<number>;
+  readonly weights: ArrayLike<number>;
+}
 
 /** One query term resolved against an index: its number there, weight, and the most it can add to a score. */
 interface ResolvedTerm {
@@ -48,6 +54,8 @@ export class SparsePass {
   #queryNumbers = new Int32Array(64);
   #queryWeights = new Float32Array(64);
   #queryCount = 0;
+  /** remaining[i] of the current pass (see run), kept between passes rather than allocated per query. */
+  #remaining = new Float64Array(65);
 
   constructor(index: TermIndex, priors: Float32Array) {
     if (priors.length !== index.documents) throw new Error(`sparse pass: ${priors.length} priors for ${index.documents} documents`);
@@ -81,7 +89,7 @@ export class SparsePass {
   }
 
   /** Runs the pass; returns the `limit` best documents the query touches, best first. */
-  run(query: WeightedTerms, limit: number): { id: number; score: number }[] {
+  run(query: QueryTerms, limit: number): { id: number; score: number }[] {
     const current = this.#begin(query);
     const terms = this.#terms;
     const { offsets, docs, impacts } = this.index;
@@ -90,7 +98,9 @@ export class SparsePass {
     const priors = this.#priors;
     const touched = this.#touched;
     // remaining[i]: the most terms i.. can add to a document's score.
-    const remaining = new Float64Array(terms.length + 1);
+    if (this.#remaining.length <= terms.length) this.#remaining = new Float64Array(2 * terms.length + 1);
+    const remaining = this.#remaining;
+    remaining[terms.length] = 0;
     for (let i = terms.length - 1; i >= 0; i--) remaining[i] = remaining[i + 1]! + Math.max(0, terms[i]!.bound);
     let count = 0;
     // Postings walked since the stop rule was last tested: a test scans the touched documents,
@@ -169,7 +179,7 @@ export class SparsePass {
   }
 
   /** Resolves the query's terms here, strongest first; returns the pass number. */
-  #begin(query: WeightedTerms): number {
+  #begin(query: QueryTerms): number {
     const current = ++this.#current;
     this.#touchedCount = 0;
     const terms: ResolvedTerm[] = [];
