@@ -14,6 +14,7 @@ import {
   type SearchReply,
   type SearchRequest,
   type ShardErrorReply,
+  type ShardQuery,
 } from '../shared/bus/protocol.ts';
 import { DsiError, ErrorCode } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
@@ -34,6 +35,8 @@ export interface ExpertServiceOptions {
   readonly log: Logger;
   /** Defaults to the protocol's HEARTBEAT_INTERVAL_MS; tests may go faster. */
   readonly heartbeatIntervalMs?: number;
+  /** This process answers batched searches (experts/batch-responder.ts): heartbeats say so, and routers send them. */
+  readonly batch?: boolean;
 }
 
 export interface ExpertServiceStats {
@@ -42,7 +45,7 @@ export interface ExpertServiceStats {
   draining: boolean;
 }
 
-type Identity = Omit<Heartbeat, 'inflight' | 'served' | 'draining' | 'version' | 'docs'>;
+type Identity = Omit<Heartbeat, 'inflight' | 'served' | 'draining' | 'version' | 'docs' | 'batch'> & Pick<Heartbeat, 'batch'>;
 
 /**
  * Serves one loaded shard over the bus: answers search and document requests sent to the
@@ -89,6 +92,7 @@ export class ExpertService {
       topics: [...shard.topics],
       pid: process.pid,
       started_at: new Date().toISOString(),
+      ...(opts.batch ? { batch: true } : {}),
     };
     this.#serving = { expert: opts.expert, version: opts.version, docs: shard.docs };
   }
@@ -205,11 +209,21 @@ export class ExpertService {
       this.#reply(message, this.#failure(error));
       return undefined;
     }
-    this.#inflight++;
-    return this.#answer(message, request, received);
+    return this.answer(request, received).then((reply) => void this.#respond(message, reply));
   }
 
-  async #answer(message: BusMessage, request: SearchRequest, received: number): Promise<void> {
+  /**
+   * This shard's reply to a query (its hits, or its error), queued behind the searches
+   * already here: what a search request on this shard's subjects gets, and what a batch
+   * sent to this process gets for this shard. Counted in `inflight` from now, and in
+   * `served` once answered.
+   */
+  answer(query: ShardQuery, received: number = performance.now()): Promise<SearchReply> {
+    this.#inflight++;
+    return this.#queued(query, received);
+  }
+
+  async #queued(query: ShardQuery, received: number): Promise<SearchReply> {
     // A search is synchronous and holds the thread anyway, so requests queue here and run one
     // per turn of the event loop: a burst read from the socket at once is counted in
     // `inflight` (the load heartbeats report), and heartbeat timers, signals and new messages
@@ -221,14 +235,15 @@ export class ExpertService {
       await previous;
       await yieldToEventLoop();
       const { expert, version } = this.#serving;
-      const hits = searchExpert(expert, request, this.#opts.config);
+      const hits = searchExpert(expert, query, this.#opts.config);
       // took_ms counts from receipt, so time spent queued behind other requests in this process shows.
-      this.#reply(message, { ok: true, shard: this.#identity.shard, replica: this.#identity.replica, version, hits, took_ms: performance.now() - received });
+      return { ok: true, shard: this.#identity.shard, replica: this.#identity.replica, version, hits, took_ms: performance.now() - received };
     } catch (error) {
-      this.#log.error({ err: error, query: request.query }, 'search failed');
-      this.#reply(message, this.#failure(error));
+      this.#log.error({ err: error, query: query.query }, 'search failed');
+      return this.#failure(error);
     } finally {
       this.#inflight--;
+      this.#served++;
       done();
     }
   }
@@ -262,13 +277,19 @@ export class ExpertService {
     };
   }
 
+  /** Sends a reply that is not a search's answer (a document, a rejection): counted in `served` here, as answers are where they are made. */
   #reply(message: BusMessage, reply: SearchReply | DocReply): void {
+    if (this.#respond(message, reply)) this.#served++;
+  }
+
+  #respond(message: BusMessage, reply: SearchReply | DocReply): boolean {
     try {
-      if (message.respond(encode(reply))) this.#served++;
-      else this.#log.debug({ subject: message.subject }, 'request without a reply subject; nothing sent');
+      if (message.respond(encode(reply))) return true;
+      this.#log.debug({ subject: message.subject }, 'request without a reply subject; nothing sent');
     } catch (error) {
       this.#log.warn({ err: (error as Error).message }, 'reply not sent');
     }
+    return false;
   }
 
   #heartbeat(): void {

@@ -16,6 +16,7 @@ import { Registry } from '../../shared/registry/registry.ts';
 import { newReplicaId } from '../../experts/replica-id.ts';
 import { ExpertService } from '../../experts/service.ts';
 import { Rotation } from '../../experts/rotation.ts';
+import { BatchResponder } from '../../experts/batch-responder.ts';
 import { parseFlags, requireFlag, RUNTIME_FLAGS_HELP, type Command } from './context.ts';
 import { NATS_FLAGS, NATS_FLAGS_HELP, natsAddress } from './nats-flags.ts';
 import { RUNTIME_FLAGS, startRuntime } from './runtime.ts';
@@ -46,12 +47,17 @@ export const expertCommand: Command = {
     // Registry mode: new versions load with this process out of rotation, its replicas taking turns with their peers'.
     const rotation = locals ? undefined : new Rotation({ bus, replica, shards: shardIds, members: () => serving.map((s) => s.service), log });
     rotation?.start();
+    // One subject for the whole process: a search asks it once for all the shards it wants from here.
+    const byShard = new Map<string, ExpertService>();
+    const batches = new BatchResponder({ bus, replica, members: byShard, log });
     try {
+      batches.start();
       for (const [i, shardId] of shardIds.entries()) {
         const served = locals ? await loadLocalShard(locals[i]!) : await loadRegistryShard(modelBus!, nats, shardId, log);
-        const service = new ExpertService({ expert: served.expert, shard: served.entry, config: served.config, bus, replica, version: served.version, log });
+        const service = new ExpertService({ expert: served.expert, shard: served.entry, config: served.config, bus, replica, version: served.version, log, batch: true });
         const follower = served.follow?.(service, rotation);
         serving.push({ served, service, follower });
+        byShard.set(served.entry.id, service);
         await service.start();
         await follower?.start();
       }
@@ -60,12 +66,13 @@ export const expertCommand: Command = {
       log.info({ ...(shards.length === 1 ? shards[0] : { shards }), replica, source, backend }, 'expert ready');
       const reason = await Promise.race([stop.signal, bus.closed().then((error) => ({ closed: error }))]);
       if (typeof reason === 'string') log.info({ signal: reason }, 'stopping');
-      const draining = Promise.all(
-        serving.map(async ({ service, follower }) => {
+      const draining = Promise.all([
+        batches.stop(),
+        ...serving.map(async ({ service, follower }) => {
           await follower?.stop();
           await service.stop();
         }),
-      ).then(() => rotation?.stop());
+      ]).then(() => rotation?.stop());
       // With dsi up gone its nats-server is going too: drain what still can be, without waiting on a server that will not answer.
       if (reason === 'supervisor gone') await settleWithin(draining, SUPERVISOR_DRAIN_MS);
       else await draining;

@@ -10,6 +10,10 @@ import { ErrorCode } from '../errors.ts';
  * The message types are derived from the schemas, never declared beside them: what a
  * search asks of a shard and what it answers is one definition, here, whether the shard
  * is asked over the bus or in process.
+ *
+ * Batched searches (replicaBatch) came without a bump: they are a subject and messages of
+ * their own, used only with processes whose heartbeats announce them, so routers and
+ * experts from before them still serve together over the per-shard requests.
  */
 export const PROTOCOL_VERSION = 2;
 
@@ -18,6 +22,12 @@ export const Subjects = {
   search: (shard: string) => `dsi.search.${shard}`,
   /** Search requests for one replica: the router targets replicas it has seen alive. */
   replicaSearch: (shard: string, replica: string) => `dsi.search.${shard}.${replica}`,
+  /**
+   * Batched search requests for one expert process: the queries of several of its shards
+   * in one message, answered in one reply. A process announces it answers them (heartbeat
+   * `batch`); the replica id is per process, so this subject names the process.
+   */
+  replicaBatch: (replica: string) => `dsi.batch.${replica}`,
   /** Document requests (a record by its id) for a shard, served by the same queue group as its searches. */
   doc: (shard: string) => `dsi.doc.${shard}`,
   replicaDoc: (shard: string, replica: string) => `dsi.doc.${shard}.${replica}`,
@@ -120,6 +130,36 @@ export type SearchReply = z.infer<typeof SearchReplySchema>;
 /** What a shard answers, whichever way it travels: the hits, and which replica and model version found them. */
 export type ShardAnswer = Pick<Extract<SearchReply, { ok: true }>, 'hits' | 'replica' | 'version'>;
 
+/** Most shard queries one batch may carry: an index has at most a few hundred shards, and a process serves a few. */
+export const MAX_BATCH_QUERIES = 256;
+
+/** One shard's part of a batch: which shard, and the topics it is asked (a search request's topics and otherTopics). */
+export const BatchShardSchema = SearchRequestSchema.pick({ topics: true, otherTopics: true }).extend({ shard: z.string().min(1) });
+export type BatchShard = z.infer<typeof BatchShardSchema>;
+
+/**
+ * What a search asks of one expert process: the query once (text, k, lexical terms,
+ * scoring: the same for every shard of a search) and the topics of each of its shards
+ * the search routed to, asked at once so a search costs one message per process rather
+ * than one per shard (loopback messages cost more than a shard's search). Each shard is
+ * asked exactly what a search request of its own would ask it.
+ */
+export const BatchSearchRequestSchema = SearchRequestSchema.omit({ topics: true, otherTopics: true }).extend({
+  shards: z.array(BatchShardSchema).min(1).max(MAX_BATCH_QUERIES),
+});
+export type BatchSearchRequest = z.infer<typeof BatchSearchRequestSchema>;
+
+/**
+ * The process's one reply: each shard's own reply (naming its shard), each a success or
+ * that shard's error (a shard it does not serve is shard_unavailable), so one shard's
+ * failure costs only that shard. A request that cannot be read at all gets one error.
+ */
+export const BatchSearchReplySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), replica: z.string(), replies: z.array(SearchReplySchema).max(MAX_BATCH_QUERIES) }),
+  z.object({ ok: z.literal(false), replica: z.string(), error: z.object({ code: z.nativeEnum(ErrorCode), message: z.string() }) }),
+]);
+export type BatchSearchReply = z.infer<typeof BatchSearchReplySchema>;
+
 /** Longest document id a request may carry: ids are package names and the like, far shorter. */
 export const MAX_DOC_ID_CHARS = 1024;
 
@@ -162,6 +202,12 @@ export const HeartbeatSchema = z.object({
   started_at: z.string(),
   /** Draining replicas still answer what they have but should get no new requests. */
   draining: z.boolean(),
+  /**
+   * The process answers batched searches on Subjects.replicaBatch(replica). Optional, so
+   * routers and experts of before batching still understand each other: a router sends
+   * batches only to processes that announce them, and an older router ignores the field.
+   */
+  batch: z.boolean().optional(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 

@@ -22,6 +22,12 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set([ErrorCode.Timeout, ErrorCode.
 /** Errors after which the replica should get no requests until it heartbeats again. */
 const REPLICA_FAILED: ReadonlySet<ErrorCode> = new Set([ErrorCode.Timeout, ErrorCode.ShardUnavailable]);
 
+/** A first attempt made outside send() (in a batch): which replica was asked, and how it failed. */
+export interface FirstAttempt {
+  readonly replica: string;
+  readonly error: DsiError;
+}
+
 /** The answer of a reply schema: every reply is this or a ShardErrorReply. */
 type Answer<S extends z.ZodTypeAny> = Extract<z.output<S>, { ok: true }>;
 
@@ -54,14 +60,23 @@ export class ShardRequests {
    * answer, read with `schema`. Rejects with a DsiError: the replica's own error reply
    * (naming it), the last attempt's failure, or a TimeoutError when the deadline left no
    * time to try.
+   *
+   * `after`: the first attempt was made elsewhere (the shard's query went to `replica` in
+   * a batch, and failed with `error`): the same rules apply to that failure, and only the
+   * retry, on another replica, is left.
    */
-  async send<S extends z.ZodTypeAny>(kind: ShardRequestKind, shard: string, payload: Uint8Array, deadlineMs: number, schema: S): Promise<Answer<S>> {
+  async send<S extends z.ZodTypeAny>(kind: ShardRequestKind, shard: string, payload: Uint8Array, deadlineMs: number, schema: S, after?: FirstAttempt): Promise<Answer<S>> {
     const deadline = this.#now() + deadlineMs;
     const tried = new Set<string>();
     let queueTried = false;
     // Built when needed: an error captures a stack trace, which every request would pay for.
     let error: DsiError | undefined;
-    for (let attempt = 0; attempt < 2; attempt++) {
+    if (after) {
+      tried.add(after.replica);
+      error = after.error;
+      if (!this.#mayRetry(shard, after.replica, error)) throw error;
+    }
+    for (let attempt = after ? 1 : 0; attempt < 2; attempt++) {
       const remaining = deadline - this.#now();
       if (remaining < MIN_ATTEMPT_MS) break;
       const target = this.#view.choose(shard, tried);
@@ -79,13 +94,18 @@ export class ShardRequests {
         return reply as Answer<S>;
       } catch (cause) {
         error = cause instanceof DsiError ? cause : new DsiError(ErrorCode.Internal, `shard ${shard}: ${String(cause)}`, { cause });
-        if (replica !== undefined && REPLICA_FAILED.has(error.code)) this.#view.markFailed(shard, replica);
-        if (!RETRYABLE.has(error.code)) break;
+        if (!this.#mayRetry(shard, replica, error)) break;
       } finally {
         end?.();
       }
     }
     throw error ?? new TimeoutError(`shard ${shard}: no time left within the ${deadlineMs} ms deadline`);
+  }
+
+  /** What a failed attempt means: a replica that did not answer is chosen no more until it heartbeats; true when another replica may be tried. */
+  #mayRetry(shard: string, replica: string | undefined, error: DsiError): boolean {
+    if (replica !== undefined && REPLICA_FAILED.has(error.code)) this.#view.markFailed(replica);
+    return RETRYABLE.has(error.code);
   }
 
   #queueSubject(kind: ShardRequestKind, shard: string): string {

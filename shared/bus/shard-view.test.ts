@@ -43,27 +43,25 @@ describe('ShardView', () => {
     expect(view.liveReplicas('s0').map((r) => r.replica)).toEqual(['b']);
   });
 
-  it('stops choosing a replica that failed until its next heartbeat', () => {
-    const { view } = viewAt(['s0']);
-    view.observe(beat('s0', 'a'));
-    view.observe(beat('s0', 'b'));
-    view.markFailed('s0', 'a');
-    for (let i = 0; i < 5; i++) expect(view.choose('s0')?.replica).toBe('b');
+  it('stops choosing a replica that failed until its next heartbeat, for every shard of its process', () => {
+    const { view } = viewAt(['s0', 's1']);
+    for (const shard of ['s0', 's1']) for (const replica of ['a', 'b']) view.observe(beat(shard, replica));
+    view.markFailed('a');
+    for (let i = 0; i < 5; i++) expect([view.choose('s0')?.replica, view.choose('s1')?.replica]).toEqual(['b', 'b']);
     expect(view.usableCount('s0')).toBe(1);
     view.observe(beat('s0', 'a'));
     expect(view.usableCount('s0')).toBe(2);
   });
 
-  it('alternates between idle replicas and prefers the one with fewer requests in flight', () => {
-    const { view } = viewAt(['s0']);
-    view.observe(beat('s0', 'a'));
-    view.observe(beat('s0', 'b'));
-    const picks = new Set([view.choose('s0')?.replica, view.choose('s0')?.replica]);
-    expect(picks).toEqual(new Set(['a', 'b']));
+  it("gives each shard the same replica while they are equally busy, shards spread over replicas by rank, and passes a busier one over", () => {
+    const { view } = viewAt(['s0', 's1']);
+    // Heard from in the other order than their ids: the preference follows ids, not arrival.
+    for (const shard of ['s0', 's1']) for (const replica of ['b', 'a']) view.observe(beat(shard, replica));
+    for (let i = 0; i < 4; i++) expect([view.choose('s0')?.replica, view.choose('s1')?.replica]).toEqual(['a', 'b']);
     const end = view.begin('s0', 'a');
     for (let i = 0; i < 4; i++) expect(view.choose('s0')?.replica).toBe('b');
     end();
-    expect(new Set([view.choose('s0')?.replica, view.choose('s0')?.replica])).toEqual(new Set(['a', 'b']));
+    expect(view.choose('s0')?.replica).toBe('a');
   });
 
   it('counts a process serving several shards as one: the shards of a search spread over the processes', () => {
@@ -74,9 +72,26 @@ describe('ShardView', () => {
       const target = view.choose(shard)!;
       return { replica: target.replica, end: view.begin(shard, target.replica) };
     });
-    const perProcess = ends.reduce((n, e) => n.set(e.replica, (n.get(e.replica) ?? 0) + 1), new Map<string, number>());
-    expect([...perProcess.values()]).toEqual([2, 2]);
+    expect(ends.map((e) => e.replica)).toEqual(['a', 'b', 'a', 'b']);
     for (const e of ends) e.end();
+    // Two shards whose own replica is the same process still go to both when asked together.
+    const pair = ['s0', 's2'].map((shard) => {
+      const target = view.choose(shard)!;
+      return { replica: target.replica, end: view.begin(shard, target.replica) };
+    });
+    expect(pair.map((e) => e.replica)).toEqual(['a', 'b']);
+    for (const e of pair) e.end();
+  });
+
+  it('keeps to the preferred replicas (those a search already asks) when one of them is live', () => {
+    const { view } = viewAt(['s0', 's1']);
+    for (const shard of ['s0', 's1']) for (const replica of ['a', 'b', 'c']) view.observe(beat(shard, replica));
+    const busy = [view.begin('s0', 'b'), view.begin('s0', 'b')];
+    expect(view.choose('s0', undefined, new Set(['b']))?.replica).toBe('b');
+    expect(view.choose('s0', undefined, new Set(['b', 'c']))?.replica).toBe('c');
+    view.markFailed('b');
+    expect(view.choose('s0', undefined, new Set(['b']))?.replica).toBe('a');
+    for (const end of busy) end();
   });
 
   it('honours exclusions (the replica a retry must avoid)', () => {

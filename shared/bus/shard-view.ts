@@ -32,10 +32,12 @@ export interface ShardViewOptions {
 export interface ReplicaTarget {
   readonly replica: string;
   readonly subjects: Readonly<Record<ShardRequestKind, string>>;
+  /** The subject of its process's batched searches, when its heartbeats say the process answers them. */
+  readonly batch?: string;
 }
 
 interface Replica {
-  readonly target: ReplicaTarget;
+  target: ReplicaTarget;
   heartbeat: Heartbeat;
   seenAt: number;
   suspect: boolean;
@@ -44,8 +46,8 @@ interface Replica {
 
 interface Shard {
   readonly replicas: Map<string, Replica>;
-  /** Rotates ties between equally loaded replicas, so load spreads without coordination. */
-  turn: number;
+  /** The shard's place in the index's list: which of its replicas it prefers when all are equally busy (see choose()). */
+  rank: number;
 }
 
 /** Replicas silent for this many timeouts are forgotten (replica ids change on every restart). */
@@ -72,7 +74,7 @@ export class ShardView {
   constructor(shards: readonly string[], options: ShardViewOptions = {}) {
     this.#timeoutMs = options.timeoutMs ?? HEARTBEAT_TIMEOUT_MS;
     this.#now = options.now ?? (() => performance.now());
-    for (const id of shards) this.#shards.set(id, { replicas: new Map(), turn: 0 });
+    this.track(shards);
   }
 
   /** After how long without a heartbeat a replica counts as gone. */
@@ -87,8 +89,10 @@ export class ShardView {
   /** Follows the catalog's shard list: new shards start with no replicas, removed ones are forgotten. */
   track(ids: readonly string[]): void {
     const wanted = new Set(ids);
-    for (const id of wanted) if (!this.#shards.has(id)) this.#shards.set(id, { replicas: new Map(), turn: 0 });
+    for (const id of wanted) if (!this.#shards.has(id)) this.#shards.set(id, { replicas: new Map(), rank: 0 });
     for (const id of [...this.#shards.keys()]) if (!wanted.has(id)) this.#shards.delete(id);
+    let rank = 0;
+    for (const id of ids) if (wanted.delete(id)) this.#shards.get(id)!.rank = rank++;
   }
 
   /**
@@ -104,13 +108,12 @@ export class ShardView {
     const now = this.#now();
     const known = shard.replicas.get(hb.replica);
     if (known) {
+      if (hb.batch !== known.heartbeat.batch) known.target = targetOf(hb);
       known.heartbeat = hb;
       known.seenAt = now;
       known.suspect = false;
     } else {
-      const subjects = Object.freeze({ search: RequestSubjects.search.replica(hb.shard, hb.replica), doc: RequestSubjects.doc.replica(hb.shard, hb.replica) });
-      const target = Object.freeze({ replica: hb.replica, subjects });
-      shard.replicas.set(hb.replica, { target, heartbeat: hb, seenAt: now, suspect: false, inflight: 0 });
+      shard.replicas.set(hb.replica, { target: targetOf(hb), heartbeat: hb, seenAt: now, suspect: false, inflight: 0 });
       this.#forgetSilent(shard, now);
     }
     return true;
@@ -119,24 +122,42 @@ export class ShardView {
   /**
    * The replica to send the next request of a shard to: the live one, not in `exclude`,
    * with the fewest requests from this router in flight; undefined when there is none.
+   * When some of the live replicas are in `prefer` (the processes a search already asks),
+   * only those are considered: a search then costs as few messages as its shards allow,
+   * and messages on the loopback cost more than a shard's search. Among equally busy
+   * replicas a shard always prefers the same one (by its rank, over the replicas in id
+   * order), so an idle cluster answers from the same processes, with their caches warm.
    */
-  choose(shardId: string, exclude?: ReadonlySet<string>): ReplicaTarget | undefined {
+  choose(shardId: string, exclude?: ReadonlySet<string>, prefer?: ReadonlySet<string>): ReplicaTarget | undefined {
     const shard = this.#shards.get(shardId);
     if (!shard) return undefined;
     const now = this.#now();
-    const candidates: [string, Replica][] = [];
+    let candidates: [string, Replica][] = [];
     for (const entry of shard.replicas) if (this.#usable(entry[1], now) && !exclude?.has(entry[0])) candidates.push(entry);
     if (candidates.length === 0) return undefined;
-    // Scanning from a rotating start makes ties (the common case at low load) round-robin.
+    if (prefer !== undefined && prefer.size > 0) {
+      const preferred = candidates.filter((c) => prefer.has(c[0]));
+      if (preferred.length > 0) candidates = preferred;
+    }
+    if (candidates.length > 1) candidates.sort(byReplicaId);
     // Load is the replica's, all its shards together: a process serving several shards gets
     // the next shard of a search only if no other process is less busy.
-    const start = shard.turn++ % candidates.length;
+    const start = shard.rank % candidates.length;
     let best = candidates[start]!;
     for (let j = 1; j < candidates.length; j++) {
       const c = candidates[(start + j) % candidates.length]!;
       if (this.#load(c[0]) < this.#load(best[0])) best = c;
     }
     return best[1].target;
+  }
+
+  /**
+   * A search's shards in the order of their ranks: choosing their replicas in this order
+   * makes the same choices for the same shards whenever the processes are equally busy,
+   * however the search happened to list them.
+   */
+  inRankOrder(shards: Iterable<string>): string[] {
+    return [...shards].sort((a, b) => (this.#shards.get(a)?.rank ?? 0) - (this.#shards.get(b)?.rank ?? 0));
   }
 
   /** How many replicas of a shard choose() could return now. */
@@ -168,10 +189,17 @@ export class ShardView {
     return this.#inflightOf.get(replica) ?? 0;
   }
 
-  /** A request to the replica failed (timeout, no responders): choose it no more until it heartbeats again. */
-  markFailed(shardId: string, replica: string): void {
-    const r = this.#shards.get(shardId)?.replicas.get(replica);
-    if (r) r.suspect = true;
+  /**
+   * A request to the replica failed (timeout, no responders): choose it no more until it
+   * heartbeats again, for any shard. A replica id is a process, and a process that does
+   * not answer for one shard (hung, dead) answers for none: its other shards must not be
+   * sent to it on the next search only to time out again.
+   */
+  markFailed(replica: string): void {
+    for (const shard of this.#shards.values()) {
+      const r = shard.replicas.get(replica);
+      if (r) r.suspect = true;
+    }
   }
 
   /** Replicas heartbeating and not draining (failed requests aside): what readiness and GET /v1/shards count. */
@@ -218,6 +246,16 @@ export class ShardView {
 }
 
 function noop(): void {}
+
+function byReplicaId(a: [string, Replica], b: [string, Replica]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}
+
+/** A replica's subjects, formatted once, when it is first heard from (or says it now answers batches). */
+function targetOf(hb: Heartbeat): ReplicaTarget {
+  const subjects = Object.freeze({ search: RequestSubjects.search.replica(hb.shard, hb.replica), doc: RequestSubjects.doc.replica(hb.shard, hb.replica) });
+  return Object.freeze(hb.batch ? { replica: hb.replica, subjects, batch: Subjects.replicaBatch(hb.replica) } : { replica: hb.replica, subjects });
+}
 
 /**
  * Feeds a view from the heartbeat subjects of every shard. Undecodable or foreign

@@ -2,7 +2,7 @@ import type { LexicalQuery, RoutedTopic, Scoring, ShardAnswer, ShardHit, ShardQu
 import type { QueryHead } from '../model/lexical/query-head.ts';
 import { queryWords } from '../model/lexical/terms.ts';
 import type { IndexConfig } from '../config.ts';
-import { DsiError, ErrorCode, ShardUnavailableError } from '../errors.ts';
+import { ShardUnavailableError, type DsiError } from '../errors.ts';
 import type { GatingModel, RoutingOptions } from '../model/gating/gating-model.ts';
 import { mergeHits, planRoute, type RoutePlan } from './route.ts';
 import type { ShardSearcher } from './shard-searcher.ts';
@@ -97,7 +97,7 @@ export class Engine {
   async search(query: string, options: SearchOptions): Promise<EngineResult> {
     // One routing table for the whole search: one swapped in meanwhile serves the next search.
     const { plan, queries } = this.#ask(this.#routing.current, query, options);
-    const outcomes = await Promise.all([...queries].map(([shard, shardQuery]) => this.#askShard(shard, shardQuery)));
+    const outcomes = await this.#searcher.searchShards(queries);
     const answers: EngineResult['answers'] = [];
     const lists: EngineHit[][] = [];
     const failures: ShardFailure[] = [];
@@ -151,14 +151,5 @@ export class Engine {
       queries.set(shard, options.scoring ? { ...shardQuery, scoring: options.scoring } : shardQuery);
     }
     return { plan, queries };
-  }
-
-  async #askShard(shard: string, query: ShardQuery): Promise<{ shard: string; answer: ShardAnswer } | ShardFailure> {
-    try {
-      return { shard, answer: await this.#searcher.search(shard, query) };
-    } catch (cause) {
-      const error = cause instanceof DsiError ? cause : new DsiError(ErrorCode.Internal, `shard ${shard}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
-      return { shard, error };
-    }
   }
 }

@@ -3,7 +3,7 @@ import { LOCAL_INDEX_VERSION } from '../artifact/index-artifact.ts';
 import { ShardUnavailableError } from '../errors.ts';
 import type { LoadedExpert } from '../model/expert/expert-store.ts';
 import { searchExpert, type ExpertSearchConfig } from '../model/expert/search-expert.ts';
-import type { ShardSearcher } from './shard-searcher.ts';
+import { searchEach, type ShardOutcome, type ShardSearcher } from './shard-searcher.ts';
 
 /** How in-process answers name their replica. */
 export const IN_PROCESS_REPLICA = 'in-process';
@@ -28,5 +28,9 @@ export class InProcessSearcher implements ShardSearcher {
     const expert = this.#experts.get(shard);
     if (!expert) throw new ShardUnavailableError(shard, 'no expert of it is loaded in this process');
     return { hits: searchExpert(expert, query, this.#config), replica: IN_PROCESS_REPLICA, version: this.#version };
+  }
+
+  searchShards(queries: ReadonlyMap<string, ShardQuery>): Promise<ShardOutcome[]> {
+    return searchEach(this, queries);
   }
 }

@@ -1,7 +1,11 @@
 import type { ShardAnswer, ShardQuery } from '../bus/protocol.ts';
+import { DsiError, ErrorCode } from '../errors.ts';
+
+/** How one shard of a search ended: its answer, or why it has none. */
+export type ShardOutcome = { readonly shard: string; readonly answer: ShardAnswer } | { readonly shard: string; readonly error: DsiError };
 
 /**
- * How the engine asks one shard for hits: text and the routed topics in, scored hits out,
+ * How the engine asks shards for hits: text and the routed topics in, scored hits out,
  * with the replica and model version that answered. How a shard scores is the expert's
  * business; the engine only routes and merges.
  *
@@ -16,4 +20,20 @@ export interface ShardSearcher {
    * one serves is ShardUnavailable, one that did not answer in time is Timeout.
    */
   search(shard: string, query: ShardQuery): Promise<ShardAnswer>;
+  /**
+   * Every shard a search asks, at once (a searcher may ask several together): one outcome
+   * per shard, in no particular order, each settled on its own, so one shard's failure
+   * costs only that shard. Never rejects.
+   */
+  searchShards(queries: ReadonlyMap<string, ShardQuery>): Promise<ShardOutcome[]>;
+}
+
+/** searchShards for a searcher that asks each shard on its own: search() for each, at once. */
+export function searchEach(searcher: Pick<ShardSearcher, 'search'>, queries: ReadonlyMap<string, ShardQuery>): Promise<ShardOutcome[]> {
+  return Promise.all([...queries].map(([shard, query]) => searcher.search(shard, query).then((answer) => ({ shard, answer }), (cause: unknown) => ({ shard, error: asDsiError(cause, shard) }))));
+}
+
+/** A failure as a DsiError: ours pass through, anything else is an internal fault of the shard. */
+export function asDsiError(cause: unknown, shard: string): DsiError {
+  return cause instanceof DsiError ? cause : new DsiError(ErrorCode.Internal, `shard ${shard}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
 }
