@@ -16,7 +16,9 @@ export interface ShardRequestOptions {
 }
 
 /** Below this, an attempt could not get a reply back anyway. */
-const MIN_ATTEMPT_MS = 2;
+export const MIN_ATTEMPT_MS = 2;
+/** ShardRequestOptions.firstAttemptShare when not given. */
+export const FIRST_ATTEMPT_SHARE = 0.5;
 /** Errors that say the replica, not the request, is the problem: try another replica. */
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set([ErrorCode.Timeout, ErrorCode.ShardUnavailable, ErrorCode.BusUnavailable, ErrorCode.Internal]);
 /** Errors after which the replica should get no requests until it heartbeats again. */
@@ -51,7 +53,7 @@ export class ShardRequests {
   constructor(bus: Pick<Bus, 'request'>, view: ShardView, options: ShardRequestOptions = {}) {
     this.#bus = bus;
     this.#view = view;
-    this.#firstShare = options.firstAttemptShare ?? 0.5;
+    this.#firstShare = options.firstAttemptShare ?? FIRST_ATTEMPT_SHARE;
     this.#now = options.now ?? (() => performance.now());
   }
 
@@ -74,7 +76,7 @@ export class ShardRequests {
     if (after) {
       tried.add(after.replica);
       error = after.error;
-      if (!this.#mayRetry(shard, after.replica, error)) throw error;
+      if (!this.#mayRetry(after.replica, error)) throw error;
     }
     for (let attempt = after ? 1 : 0; attempt < 2; attempt++) {
       const remaining = deadline - this.#now();
@@ -89,12 +91,12 @@ export class ShardRequests {
       const budget = attempt === 0 && replica !== undefined && this.#view.usableCount(shard) > 1 ? remaining * this.#firstShare : remaining;
       const end = replica === undefined ? undefined : this.#view.begin(shard, replica);
       try {
-        const reply = readReply(schema, await this.#bus.request(subject, payload, Math.max(1, Math.floor(budget))), shard, kind);
+        const reply = readReply(schema, await this.#bus.request(subject, payload, Math.max(1, Math.floor(budget))), `${kind} reply`, `shard ${shard}`) as { ok: true } | ShardErrorReply;
         if (!reply.ok) throw new DsiError(reply.error.code, `shard ${shard} replica ${reply.replica}: ${reply.error.message}`);
         return reply as Answer<S>;
       } catch (cause) {
         error = cause instanceof DsiError ? cause : new DsiError(ErrorCode.Internal, `shard ${shard}: ${String(cause)}`, { cause });
-        if (!this.#mayRetry(shard, replica, error)) break;
+        if (!this.#mayRetry(replica, error)) break;
       } finally {
         end?.();
       }
@@ -103,7 +105,7 @@ export class ShardRequests {
   }
 
   /** What a failed attempt means: a replica that did not answer is chosen no more until it heartbeats; true when another replica may be tried. */
-  #mayRetry(shard: string, replica: string | undefined, error: DsiError): boolean {
+  #mayRetry(replica: string | undefined, error: DsiError): boolean {
     if (replica !== undefined && REPLICA_FAILED.has(error.code)) this.#view.markFailed(replica);
     return RETRYABLE.has(error.code);
   }
@@ -116,11 +118,14 @@ export class ShardRequests {
   }
 }
 
-/** A reply that does not decode is the replica's fault, not the caller's: it is an internal error, never bad input. */
-function readReply(schema: z.ZodTypeAny, bytes: Uint8Array, shard: string, kind: ShardRequestKind): { ok: true } | ShardErrorReply {
+/**
+ * A reply read with its schema (`what` names it, `from` who sent it, in errors). One that
+ * does not decode is the sender's fault, not the caller's: an internal error, never bad input.
+ */
+export function readReply<S extends z.ZodTypeAny>(schema: S, bytes: Uint8Array, what: string, from: string): z.output<S> {
   try {
-    return decodeMessage(schema, bytes, `${kind} reply`) as { ok: true } | ShardErrorReply;
+    return decodeMessage(schema, bytes, what);
   } catch (cause) {
-    throw new DsiError(ErrorCode.Internal, `shard ${shard}: ${(cause as Error).message}`, { cause });
+    throw new DsiError(ErrorCode.Internal, `${from}: ${(cause as Error).message}`, { cause });
   }
 }

@@ -1,6 +1,5 @@
 import type { Bus } from '../bus/connection.ts';
 import { encode } from '../bus/codec.ts';
-import { decodeMessage } from '../bus/decode-message.ts';
 import {
   BatchSearchReplySchema,
   PROTOCOL_VERSION,
@@ -13,9 +12,9 @@ import {
   type ShardQuery,
 } from '../bus/protocol.ts';
 import type { ReplicaTarget, ShardView } from '../bus/shard-view.ts';
-import { ShardRequests, type FirstAttempt, type ShardRequestOptions } from '../bus/shard-requests.ts';
+import { FIRST_ATTEMPT_SHARE, MIN_ATTEMPT_MS, readReply, ShardRequests, type FirstAttempt, type ShardRequestOptions } from '../bus/shard-requests.ts';
 import { DsiError, ErrorCode, TimeoutError } from '../errors.ts';
-import { asDsiError, type ShardOutcome, type ShardSearcher } from './shard-searcher.ts';
+import { asDsiError, settled, type ShardOutcome, type ShardSearcher } from './shard-searcher.ts';
 
 /** Told about every shard call once it ends (metrics, latency windows). */
 export type ShardCallListener = (shard: string, ms: number, outcome: 'ok' | ErrorCode) => void;
@@ -23,9 +22,6 @@ export type ShardCallListener = (shard: string, ms: number, outcome: 'ok' | Erro
 export interface BusSearcherOptions extends ShardRequestOptions {
   readonly deadlineMs: number;
 }
-
-/** Below this, a batch could not get a reply back anyway. */
-const MIN_ATTEMPT_MS = 2;
 
 /** The shards of one search sent to one process, each counted in flight to it until the batch ends. */
 interface Batch {
@@ -61,7 +57,7 @@ export class BusSearcher implements ShardSearcher {
     this.#requests = new ShardRequests(bus, view, options);
     this.#listener = listener;
     this.#deadlineMs = options.deadlineMs;
-    this.#firstShare = options.firstAttemptShare ?? 0.5;
+    this.#firstShare = options.firstAttemptShare ?? FIRST_ATTEMPT_SHARE;
     this.#now = options.now ?? (() => performance.now());
   }
 
@@ -84,7 +80,7 @@ export class BusSearcher implements ShardSearcher {
       const batch = target?.batch === undefined ? undefined : batches.get(target.replica);
       if (target?.batch === undefined || (batch !== undefined && !sameQuery(batch.shards[0]![1], query))) {
         // No live replica known, one of before batching, or (not from the engine) another query than its batch's: the shard is asked on its own.
-        outcomes.push(this.#settle(shard, this.#alone(shard, query, started)).then((o) => [o]));
+        outcomes.push(settled(shard, this.#alone(shard, query, started)).then((o) => [o]));
         continue;
       }
       const joined = batch ?? { target: target as Batch['target'], shards: [], ends: [] };
@@ -114,7 +110,7 @@ export class BusSearcher implements ShardSearcher {
       const budget = Math.max(1, Math.floor(retryable ? remaining * this.#firstShare : remaining));
       const { topics: _t, otherTopics: _o, ...common } = shards[0]![1];
       const request: BatchSearchRequest = { v: PROTOCOL_VERSION, ...common, shards: shards.map(([shard, { topics, otherTopics }]) => ({ shard, topics, otherTopics })) };
-      const reply = readBatchReply(await this.#bus.request(target.batch, encode(request), budget), target.replica);
+      const reply = readReply(BatchSearchReplySchema, await this.#bus.request(target.batch, encode(request), budget), 'batch search reply', `replica ${target.replica}`);
       if (!reply.ok) throw new DsiError(reply.error.code, `replica ${target.replica}: ${reply.error.message}`);
       for (const part of reply.replies) replies.set(part.shard, part);
     } catch (cause) {
@@ -130,7 +126,7 @@ export class BusSearcher implements ShardSearcher {
           return { shard, answer: { replica: reply.replica, version: reply.version, hits: reply.hits } };
         }
         const error = failure ?? shardError(shard, target.replica, reply);
-        return this.#settle(shard, this.#alone(shard, query, started, { replica: target.replica, error }));
+        return settled(shard, this.#alone(shard, query, started, { replica: target.replica, error }));
       }),
     );
   }
@@ -147,13 +143,6 @@ export class BusSearcher implements ShardSearcher {
       throw error;
     }
   }
-
-  #settle(shard: string, answer: Promise<ShardAnswer>): Promise<ShardOutcome> {
-    return answer.then(
-      (a) => ({ shard, answer: a }),
-      (cause: unknown) => ({ shard, error: asDsiError(cause, shard) }),
-    );
-  }
 }
 
 /** Whether two shards are asked the same query (the engine asks every shard of a search the same, lexical terms included), so one batch can carry it once. */
@@ -167,11 +156,3 @@ function shardError(shard: string, replica: string, reply: SearchReply | undefin
   return new DsiError(ErrorCode.Internal, `shard ${shard}: replica ${replica} sent no reply of it in its batch`);
 }
 
-/** A reply that does not decode is the process's fault, not the caller's: an internal error, never bad input. */
-function readBatchReply(bytes: Uint8Array, replica: string) {
-  try {
-    return decodeMessage(BatchSearchReplySchema, bytes, 'batch search reply');
-  } catch (cause) {
-    throw new DsiError(ErrorCode.Internal, `replica ${replica}: ${(cause as Error).message}`, { cause });
-  }
-}

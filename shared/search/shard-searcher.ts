@@ -30,7 +30,15 @@ export interface ShardSearcher {
 
 /** searchShards for a searcher that asks each shard on its own: search() for each, at once. */
 export function searchEach(searcher: Pick<ShardSearcher, 'search'>, queries: ReadonlyMap<string, ShardQuery>): Promise<ShardOutcome[]> {
-  return Promise.all([...queries].map(([shard, query]) => searcher.search(shard, query).then((answer) => ({ shard, answer }), (cause: unknown) => ({ shard, error: asDsiError(cause, shard) }))));
+  return Promise.all([...queries].map(([shard, query]) => settled(shard, searcher.search(shard, query))));
+}
+
+/** A shard's answer, or its failure, as its outcome: never rejects. */
+export function settled(shard: string, answer: Promise<ShardAnswer>): Promise<ShardOutcome> {
+  return answer.then(
+    (a) => ({ shard, answer: a }),
+    (cause: unknown) => ({ shard, error: asDsiError(cause, shard) }),
+  );
 }
 
 /** A failure as a DsiError: ours pass through, anything else is an internal fault of the shard. */
