@@ -35,16 +35,13 @@ export function candidateLoss(
  * which for hundreds of rows would be hundreds of megabytes per step. Transposed
  * explicitly: matMul's transpose flags are slow on the wasm backend.
  */
-export function sharedLogProbs(h: tf.Tensor2D, rows: tf.Tensor2D, scale: tf.Scalar): tf.Tensor2D {
-  return tf.tidy(() => tf.logSoftmax(tf.mul(tf.matMul(h, tf.transpose(l2normalize(rows))), scale)) as tf.Tensor2D);
-}
-
-/**
- * sharedLogProbs over a sample of the rows (sampleRows), each logit less the log of its
- * row's chance of being drawn: the sampled softmax, whose normaliser estimates the full one's.
- */
-export function sampledLogProbs(h: tf.Tensor2D, rows: tf.Tensor2D, logQ: tf.Tensor1D, scale: tf.Scalar): tf.Tensor2D {
-  return tf.tidy(() => tf.logSoftmax(tf.sub(tf.mul(tf.matMul(h, tf.transpose(l2normalize(rows))), scale), logQ)) as tf.Tensor2D);
+export function sharedLogProbs(h: tf.Tensor2D, rows: tf.Tensor2D, scale: tf.Scalar, logQ?: tf.Tensor1D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const logits = tf.mul(tf.matMul(h, tf.transpose(l2normalize(rows))), scale);
+    // With `rows` a sample of the candidates (sampleRows), each logit less the log of its row's
+    // chance of being drawn: the sampled softmax, whose normaliser estimates the full one's.
+    return tf.logSoftmax(logQ ? tf.sub(logits, logQ) : logits) as tf.Tensor2D;
+  });
 }
 
 /** Mean −log p[target] of log-probabilities [batch, R]. */

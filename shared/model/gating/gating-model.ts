@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { bagOf, columnsOf, encodeBatch, encodeOne, packFeatures, project, type EncoderWeights } from '../tower/encoder.ts';
-import { groupLoss, logSoftmaxInPlace, normalizeRows, pickedLoss, sampledLogProbs, sharedLogProbs } from '../heads.ts';
+import { groupLoss, logSoftmaxInPlace, normalizeRows, pickedLoss, sharedLogProbs } from '../heads.ts';
 import { sampleRows } from './row-sample.ts';
 import type { AdamOptions } from '../sparse-table.ts';
 import type { EncodedFeatures } from '../../text/vocabulary.ts';
@@ -111,7 +111,7 @@ export class GatingModel {
       const topicTargets = tf.tensor1d(Int32Array.from(batch, (e) => this.#topicOfRow[e.topic]!), 'int32');
       const f = (input: tf.Tensor, mix: tf.Tensor, rows: tf.Tensor, scale: tf.Tensor): tf.Scalar => {
         const h = project(input as tf.Tensor2D, mix as tf.Tensor2D);
-        const logp = logQ ? sampledLogProbs(h, rows as tf.Tensor2D, logQ, scale as tf.Scalar) : sharedLogProbs(h, rows as tf.Tensor2D, scale as tf.Scalar);
+        const logp = sharedLogProbs(h, rows as tf.Tensor2D, scale as tf.Scalar, logQ);
         const prototypeLoss = pickedLoss(logp, targets);
         if (topicWeight <= 0) return prototypeLoss;
         const topicLoss = groupLoss(logp, rowTopics, topicCount, topicTargets);
