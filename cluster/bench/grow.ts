@@ -4,13 +4,15 @@
  *   2. the documents of the last `--fraction` of its topics are held back with their
  *      queries (and `--late` of the rest, spread over every topic), and the initial index
  *      is built from what remains;
- *   3. addShard adds the held-back topics as a new shard (new expert + gating retrained);
+ *   3. addShard adds the held-back topics as a new shard (new expert; the gating model grown
+ *      with the new topics' rows, and, with `--gating grow,retrain`, retrained over every
+ *      document instead, from the same initial index);
  *   4. retrainShard continues shard s0 for one epoch with the late documents that the
  *      initial gating model routes to s0.
  * Prints a table and the figures as JSON (seconds, documents, ratio to the full rebuild,
  * old shards' Hits@10 before/after, the new shard's and the retrained shard's checks).
  *
- *   npm run bench:grow -- --corpus DIR [--shards 4] [--fraction 0.1] [--late 0.02] [--epochs N] [--out DIR]
+ *   npm run bench:grow -- --corpus DIR [--shards 4] [--fraction 0.1] [--late 0.02] [--epochs N] [--gating grow,retrain] [--out DIR]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -28,7 +30,7 @@ import { createProgress } from '../../shared/progress.ts';
 import { featurize } from '../../shared/text/featurizer.ts';
 import { buildIndex } from '../indexing/build-index.ts';
 import { LocalJobRunner } from '../indexing/local-job-runner.ts';
-import { addShard } from '../ops/add-shard.ts';
+import { addShard, type AddShardGating, type AddShardResult } from '../ops/add-shard.ts';
 import { clusterModelsOfIndex } from '../ops/cluster-models.ts';
 import { retrainShard } from '../ops/retrain-shard.ts';
 import type { ShardChecks } from '../ops/types.ts';
@@ -41,12 +43,17 @@ const { values } = parseArgs({
     fraction: { type: 'string', default: '0.1' },
     late: { type: 'string', default: '0.02' },
     epochs: { type: 'string' },
+    gating: { type: 'string', default: 'grow,retrain' },
     out: { type: 'string' },
   },
 });
 const shards = Number(values.shards);
 const fraction = Number(values.fraction);
 const lateFraction = Number(values.late);
+const gatingModes = values.gating!.split(',').map((m) => {
+  if (m !== 'grow' && m !== 'retrain') throw new Error(`--gating: 'grow' and/or 'retrain', comma-separated, got '${m}'`);
+  return m as AddShardGating;
+});
 const log = createLogger({ name: 'bench-grow', level: 'warn' });
 const backend = await initBackend({ prefer: 'auto', log });
 const work = values.out ?? mkdtempSync(join(tmpdir(), 'dsi-grow-'));
@@ -83,18 +90,23 @@ const initial = await build(join(work, 'initial-corpus'), join(work, 'initial'))
 const config = initial.manifest.config;
 const pairsOf = (split: string | null, keep: (id: string) => boolean): QueryPair[] => (split === null ? [] : (rest.pairs.get(split) ?? [])).filter((p) => keep(p.doc));
 
-// 3. The held-back topics as a new shard.
+// 3. The held-back topics as a new shard, once per way of teaching the gating model its topics.
 const current = await clusterModelsOfIndex(join(work, 'initial'));
 const newDocs = rest.docs.filter((d) => held(d.id));
-const added = await addShard({
-  current,
-  added: { docs: newDocs, queries: { train: pairsOf(config.trainSplit, held), heldout: pairsOf(config.reportSplit, held) } },
-  shardId: `s${current.shards.length}`,
-  outDir: join(work, 'add'),
-  log,
-  progress,
-  runner,
-});
+const additions: { gating: AddShardGating; result: AddShardResult }[] = [];
+for (const gating of gatingModes) {
+  const result = await addShard({
+    current,
+    added: { docs: newDocs, queries: { train: pairsOf(config.trainSplit, held), heldout: pairsOf(config.reportSplit, held) } },
+    shardId: `s${current.shards.length}`,
+    gating,
+    outDir: join(work, `add-${gating}`),
+    log,
+    progress,
+    runner,
+  });
+  additions.push({ gating, result });
+}
 
 // 4. Shard s0 retrained with the late documents the initial gating model routes to it.
 const target = current.shards[0]!;
@@ -133,14 +145,18 @@ const figures = {
   steps: [
     { step: 'full rebuild (dsi index, every document)', docs, seconds: r(full.seconds, 1), ratio: 1 },
     { step: 'initial build (held-back and late documents left out)', docs: initial.manifest.corpus.documents, seconds: r(initial.seconds, 1), ratio: r(initial.seconds / full.seconds) },
-    { step: `addShard ${added.shard.id} (new expert + gating retrained + checks)`, docs: added.shard.docs, seconds: r(added.seconds, 1), ratio: r(added.seconds / full.seconds) },
+    ...additions.map(({ gating, result }) => ({ step: `addShard ${result.shard.id}, gating ${gating === 'grow' ? 'grown' : 'retrained'} (new expert + gating + checks)`, docs: result.shard.docs, seconds: r(result.seconds, 1), ratio: r(result.seconds / full.seconds) })),
     { step: `retrainShard ${target.id} continue, 1 epoch (+${lateDocs.length} late documents)`, docs: retrained.data.docs.length, seconds: r(retrained.seconds, 1), ratio: r(retrained.seconds / full.seconds) },
   ],
-  new_shard: { id: added.shard.id, topics: added.shard.topics, docs: added.shard.docs, collision_rate: r(added.report.collision_rate), 'index_recall@1': r(added.report['index_recall@1']), 'hits@10': r(added.report['hits@10']), heldout_queries: added.report.report_queries },
-  old_shards: added.oldShards.map((s) => ({ id: s.id, 'hits@10_before': r(s.before['hits@10']), 'hits@10_after': r(s.after['hits@10']), heldout_queries: s.before.heldout_queries })),
-  old_shards_tolerance: added.tolerance,
-  old_shards_within_tolerance: added.withinTolerance,
-  fanout: added.fanout,
+  additions: additions.map(({ gating, result: a }) => ({
+    gating,
+    seconds: r(a.seconds, 1),
+    new_shard: { id: a.shard.id, topics: a.shard.topics, docs: a.shard.docs, collision_rate: r(a.report.collision_rate), 'index_recall@1': r(a.report['index_recall@1']), 'hits@10': r(a.report['hits@10']), heldout_queries: a.report.report_queries },
+    old_shards: a.oldShards.map((s) => ({ id: s.id, 'hits@10_before': r(s.before['hits@10']), 'hits@10_after': r(s.after['hits@10']), heldout_queries: s.before.heldout_queries })),
+    old_shards_tolerance: a.tolerance,
+    old_shards_within_tolerance: a.withinTolerance,
+    fanout: a.fanout,
+  })),
   retrain: {
     shard: target.id,
     late_docs: lateDocs.length,
@@ -156,9 +172,12 @@ const figures = {
 const pad = (s: unknown, n: number) => String(s ?? 'n/a').padEnd(n);
 console.log(`\n${pad('step', 64)} ${pad('docs', 7)} ${pad('seconds', 8)} vs full rebuild`);
 for (const s of figures.steps) console.log(`${pad(s.step, 64)} ${pad(s.docs, 7)} ${pad(s.seconds, 8)} ${s.ratio}`);
-console.log(`\nnew shard ${figures.new_shard.id} (topics ${figures.new_shard.topics.join(',')}): index_recall@1 ${figures.new_shard['index_recall@1']}  collision_rate ${figures.new_shard.collision_rate}  hits@10 ${figures.new_shard['hits@10']} (${figures.new_shard.heldout_queries} held-out queries)`);
-console.log(`old shards' Hits@10 through the pipeline, old gating → new gating (tolerance ${added.tolerance}, held: ${added.withinTolerance}; fan-out ${added.fanout.from} → ${added.fanout.to}):`);
-for (const s of figures.old_shards) console.log(`  ${pad(s.id, 4)} ${s['hits@10_before']} → ${s['hits@10_after']}  (${s.heldout_queries} queries)`);
+for (const a of figures.additions) {
+  const n = a.new_shard;
+  console.log(`\ngating ${a.gating}: new shard ${n.id} (topics ${n.topics.join(',')}): index_recall@1 ${n['index_recall@1']}  collision_rate ${n.collision_rate}  hits@10 ${n['hits@10']} (${n.heldout_queries} held-out queries)`);
+  console.log(`  old shards' Hits@10 through the pipeline, old gating → new gating (tolerance ${a.old_shards_tolerance}, held: ${a.old_shards_within_tolerance}; fan-out ${a.fanout.from} → ${a.fanout.to}):`);
+  for (const s of a.old_shards) console.log(`    ${pad(s.id, 4)} ${s['hits@10_before']} → ${s['hits@10_after']}  (${s.heldout_queries} queries)`);
+}
 const rt = figures.retrain;
 console.log(`retrain ${rt.shard} (+${rt.late_docs} late docs; ${rt.late_docs_routed_elsewhere} routed elsewhere, left out), expert alone:`);
 console.log(`  current   recall ${rt.current['index_recall@1']}  collisions ${rt.current.collision_rate}  hits@10 ${rt.current['hits@10']} (${rt.current.heldout_queries} q)`);

@@ -11,7 +11,7 @@ import { REGISTRY_FORMAT } from '../../shared/registry/records.ts';
 import type { Registry } from '../../shared/registry/registry.ts';
 import { followHeartbeats, ShardView } from '../../shared/bus/shard-view.ts';
 import { loadAddedCollection } from '../ops/added-collection.ts';
-import { addShard, type AddShardResult } from '../ops/add-shard.ts';
+import { addShard, type AddShardGating, type AddShardResult } from '../ops/add-shard.ts';
 import { checkoutCluster, publishGatingFolder, publishShardFolder } from '../registry/checkout.ts';
 import { addShardToIndex, nextShardId } from '../ops/add-shard-local.ts';
 import { checkNewShardId } from '../ops/added-data.ts';
@@ -25,7 +25,7 @@ const DEFAULT_WAIT_MS = 120_000;
 
 export const addShardCommand: Command = {
   summary: 'add documents as a new shard under new topics: train its expert, teach the gating model the new topics, publish (existing experts are not retrained)',
-  usage: `dsi add-shard --corpus DIR [--id ID] [--wait-ms ${DEFAULT_WAIT_MS}] [--json] (${NATS_FLAGS_HELP} | --index DIR) ${RUNTIME_FLAGS_HELP}`,
+  usage: `dsi add-shard --corpus DIR [--id ID] [--retrain-gating] [--wait-ms ${DEFAULT_WAIT_MS}] [--json] (${NATS_FLAGS_HELP} | --index DIR) ${RUNTIME_FLAGS_HELP}`,
   async run(argv, ctx) {
     const { values } = parseFlags(argv, {
       corpus: { type: 'string' },
@@ -34,6 +34,7 @@ export const addShardCommand: Command = {
       'wait-ms': { type: 'string' },
       parallel: { type: 'string' },
       json: { type: 'boolean' },
+      'retrain-gating': { type: 'boolean' },
       ...NATS_FLAGS,
       ...RUNTIME_FLAGS,
     });
@@ -45,11 +46,13 @@ export const addShardCommand: Command = {
     const { log, format } = await startRuntime(ctx, 'dsi-add-shard', values);
     const progress = createProgress({ tty: ctx.isTTY, log });
     const childEnv = childEnvironment(ctx, values, format);
+    // Growing the gating model costs what is added; retraining it costs the whole collection.
+    const gating: AddShardGating = values['retrain-gating'] ? 'retrain' : 'grow';
     const work = await mkdtemp(join(tmpdir(), 'dsi-add-shard-'));
     try {
       let result: AddShardResult;
       if (values.index !== undefined) {
-        result = await addShardToIndex({ indexDir: values.index, corpusDir, shardId: values.id, work, log, progress, runner: await chooseJobRunner({ parallel, childEnv, log }) });
+        result = await addShardToIndex({ indexDir: values.index, corpusDir, shardId: values.id, gating, work, log, progress, runner: await chooseJobRunner({ parallel, childEnv, log }) });
       } else {
         const nats = natsAddress(values, ctx.env);
         result = await withRegistry(nats, 'dsi-add-shard', log, async (registry, bus) => {
@@ -58,7 +61,7 @@ export const addShardCommand: Command = {
           const shardId = values.id ?? nextShardId(current.shards.map((s) => s.id));
           checkNewShardId(shardId, current.shards.map((s) => s.id));
           const runner = await chooseJobRunner({ bus, url: nats.url, parallel, childEnv, log });
-          const trained = await addShard({ current, added, shardId, outDir: join(work, 'new'), log, progress, runner });
+          const trained = await addShard({ current, added, shardId, gating, outDir: join(work, 'new'), log, progress, runner });
           await publishAddition(registry, bus, trained, { corpusDir, waitMs, log });
           return trained;
         });

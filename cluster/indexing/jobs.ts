@@ -2,7 +2,9 @@ import type { IndexConfig } from '../../shared/config.ts';
 import type { TrainingCorpus } from '../../shared/model/examples.ts';
 import type { EncoderWeights } from '../../shared/model/tower/encoder.ts';
 import { loadTower } from '../../shared/model/tower/encoder-store.ts';
-import { saveGating } from '../../shared/model/gating/gating-store.ts';
+import { loadGating, saveGating } from '../../shared/model/gating/gating-store.ts';
+import { growGating } from '../../shared/model/gating/grow-gating.ts';
+import type { GatingModel } from '../../shared/model/gating/gating-model.ts';
 import { trainGating } from '../../shared/model/gating/train-gating.ts';
 import type { TrainReport } from '../../shared/model/trainer.ts';
 import type { Progress } from '../../shared/progress.ts';
@@ -19,7 +21,7 @@ import { trainExpert, type TrainedExpert } from '../../shared/model/expert/train
  * self-contained (plain data in, a model folder out) so that it runs in its own process,
  * in parallel with the others, and so one shard can be trained alone.
  */
-export type BuildJob = GatingJob | ExpertJob | ContinueJob;
+export type BuildJob = GatingJob | GrowGatingJob | ExpertJob | ContinueJob;
 
 export interface GatingJob {
   kind: 'gating';
@@ -32,6 +34,23 @@ export interface GatingJob {
   rowTopics: Int32Array;
   /** Folder of the pre-trained text tower the model starts from (saveTower), if any. */
   startTower?: string;
+}
+
+/** The gating model grown for an added shard's topics (growGating): its cost follows the added documents. */
+export interface GrowGatingJob {
+  kind: 'grow-gating';
+  outDir: string;
+  config: IndexConfig;
+  /** Folder of the gating model to grow (saveGating). */
+  gatingDir: string;
+  /** Folder of its text tower grown with the added documents' features (saveTower). */
+  startTower: string;
+  /** The added documents and their training queries, and each document's DocID. */
+  corpus: TrainingCorpus;
+  paths: number[][];
+  /** A sample of the documents already indexed (with queries pointing at them) and each one's topic. */
+  replay: TrainingCorpus;
+  replayTopics: Int32Array;
 }
 
 /** A fresh expert for a shard (a build, a new shard, or a retrain from scratch). */
@@ -71,7 +90,7 @@ export interface ContinueJob {
  * its `outDir` (the folder it writes) is copied back into place: a new folder-valued field
  * of a job must be listed here. Every other field travels as it is, typed arrays included.
  */
-export const JOB_INPUT_FOLDERS = ['startTower', 'startExpert', 'expertDir'] as const satisfies readonly (keyof GatingJob | keyof ExpertJob | keyof ContinueJob)[];
+export const JOB_INPUT_FOLDERS = ['startTower', 'startExpert', 'expertDir', 'gatingDir'] as const satisfies readonly (keyof GatingJob | keyof GrowGatingJob | keyof ExpertJob | keyof ContinueJob)[];
 
 export interface JobResult {
   kind: BuildJob['kind'];
@@ -84,11 +103,12 @@ export interface JobResult {
 }
 
 export function jobLabel(job: BuildJob): string {
-  return job.kind === 'gating' ? 'gating' : `shard ${job.shard}`;
+  return job.kind === 'gating' || job.kind === 'grow-gating' ? 'gating' : `shard ${job.shard}`;
 }
 
 /** Examples a job trains on per epoch, roughly: the runner starts the largest first. */
 export function jobSize(job: BuildJob): number {
+  if (job.kind === 'grow-gating') return job.corpus.docs.length + job.corpus.queries.length + job.replay.docs.length + job.replay.queries.length;
   if (job.kind !== 'continue') return job.corpus.docs.length + job.corpus.queries.length;
   const { oldDocs, oldQueries, addedDocs, addedQueries } = job.input;
   return oldDocs.length + oldQueries.length + addedDocs.length + addedQueries.length;
@@ -104,6 +124,23 @@ export async function runJob(job: BuildJob, progress: Progress): Promise<JobResu
         model.dispose();
         return result(job, training);
       });
+    case 'grow-gating': {
+      const current = await loadGating(job.gatingDir);
+      const encoder = await loadTower(job.startTower);
+      let grown: GatingModel | undefined;
+      try {
+        const input = { current, encoder, added: job.corpus, addedPaths: job.paths, replay: job.replay, replayTopics: job.replayTopics };
+        const { model, training } = await growGating(input, job.config, progress);
+        grown = model;
+        await saveGating(job.outDir, model);
+        return result(job, training);
+      } finally {
+        current.dispose();
+        // The grown model holds the grown tower (its dispose frees the tower's mix too).
+        if (grown) grown.dispose();
+        else encoder.mix.dispose();
+      }
+    }
     case 'expert':
       return withStartTower(job, async (start) => saveMeasured(job, await trainExpert({ shard: job.shard, corpus: job.corpus, paths: job.paths }, job.config, job.seed, progress, start)));
     case 'continue': {

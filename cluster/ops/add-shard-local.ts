@@ -4,7 +4,7 @@ import { IndexWriter } from '../../shared/artifact/index-writer.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { Progress } from '../../shared/progress.ts';
 import type { JobRunner } from '../indexing/job-runner.ts';
-import { addShard, type AddShardResult } from './add-shard.ts';
+import { addShard, type AddShardGating, type AddShardResult } from './add-shard.ts';
 import { checkNewShardId } from './added-data.ts';
 import { loadAddedCollection } from './added-collection.ts';
 import { clusterModelsOfIndex } from './cluster-models.ts';
@@ -13,6 +13,7 @@ export interface AddShardToIndexInput {
   indexDir: string;
   corpusDir: string;
   shardId: string | undefined;
+  gating?: AddShardGating;
   /** Scratch folder for the training output. */
   work: string;
   log: Logger;
@@ -21,7 +22,7 @@ export interface AddShardToIndexInput {
 }
 
 /**
- * add-shard on a local index folder: the new shard and the retrained gating model are
+ * add-shard on a local index folder: the new shard and the gating model that routes to it are
  * trained as for a running cluster, then the grown index is written with the index writer
  * (old shards copied unchanged, the new shard and gating model from the addition,
  * docs.jsonl extended) and swapped in, so a failure leaves the old index as it was.
@@ -34,7 +35,7 @@ export async function addShardToIndex(input: AddShardToIndexInput): Promise<AddS
   const shardId = input.shardId ?? nextShardId(ids);
   checkNewShardId(shardId, ids);
   const added = await loadAddedCollection(input.corpusDir, { train: manifest.config.trainSplit, heldout: manifest.config.reportSplit });
-  const result = await addShard({ current, added, shardId, outDir: join(input.work, 'new'), log: input.log, progress: input.progress, runner: input.runner });
+  const result = await addShard({ current, added, shardId, gating: input.gating, outDir: join(input.work, 'new'), log: input.log, progress: input.progress, runner: input.runner });
 
   const writer = await IndexWriter.stage(input.indexDir);
   try {

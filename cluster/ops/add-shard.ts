@@ -8,8 +8,13 @@ import { topicsFor } from '../../shared/config.ts';
 import { formatDocId, parseDocId } from '../../shared/docids/build.ts';
 import { BadInputError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
-import { loadRoutingModels, type RoutingModels } from '../../shared/model/gating/gating-store.ts';
+import { loadGating, loadRoutingModels, type RoutingModels } from '../../shared/model/gating/gating-store.ts';
 import { tokenizeDoc } from '../../shared/model/views.ts';
+import type { TrainingCorpus } from '../../shared/model/examples.ts';
+import type { EncoderWeights } from '../../shared/model/tower/encoder.ts';
+import { saveTower } from '../../shared/model/tower/encoder-store.ts';
+import { growEncoder } from '../../shared/model/tower/grow-encoder.ts';
+import { mulberry32, shuffleInPlace } from '../../shared/util/random.ts';
 import { loadHead, loadLexicon, saveHead, saveLexicon } from '../../shared/model/lexical/lexical-store.ts';
 import { QueryHead } from '../../shared/model/lexical/query-head.ts';
 import { ShardLexicon } from '../../shared/model/lexical/shard-lexicon.ts';
@@ -18,9 +23,9 @@ import type { Progress } from '../../shared/progress.ts';
 import { loadExpert, type LoadedExpert } from '../../shared/model/expert/expert-store.ts';
 import { buildVocabulary } from '../../shared/model/tower/vocabulary.ts';
 import type { JobRunner } from '../indexing/job-runner.ts';
-import type { ExpertJob } from '../indexing/jobs.ts';
+import type { BuildJob, ExpertJob, GrowGatingJob } from '../indexing/jobs.ts';
 import { featurizePairs } from '../indexing/query-pairs.ts';
-import { gatingJobFor } from '../indexing/semantic-ids.ts';
+import { gatingJobFor, semanticDocIds } from '../indexing/semantic-ids.ts';
 import { stageTowerAndDocIds } from '../indexing/staged-tower.ts';
 import { shardReportOf, type ShardReport } from '../indexing/shard-report.ts';
 import { LocalIndex } from '../local-index.ts';
@@ -67,7 +72,11 @@ export interface AddShardInput {
   progress: Progress;
   /** Where the new expert and the gating model train. */
   runner: JobRunner;
+  /** 'grow' (the default): the gating model gains the new topics' rows, its cost following the added documents; 'retrain': it is trained again over every document. */
+  gating?: AddShardGating;
 }
+
+export type AddShardGating = 'grow' | 'retrain';
 
 export interface OldShardChange {
   id: string;
@@ -102,9 +111,9 @@ const OldReportSchema = z.object({ collision_rate: z.number(), 'index_recall@1':
 /**
  * Grows a cluster by one shard: the added documents get DocIDs under new topics (numbered
  * after the existing ones, clustered as `dsi index` does), a new expert is trained for
- * them and the gating model is retrained over every shard's documents and training
- * queries so that it routes to the new topics; the existing experts are not touched.
- * Both train at once in their own processes. The output is written with the index writer:
+ * them and the gating model learns to route to the new topics (it gains their rows, or
+ * with `gating: 'retrain'` is trained again over every document); the existing experts
+ * are not touched. Both train at once in their own processes. The output is written with the index writer:
  * `outDir` becomes an index of the new shard (its documents included) and the gating model
  * of the grown cluster, and a failure leaves no half-written output.
  *
@@ -118,38 +127,27 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
   if (added.docs.length < MIN_NEW_TOPICS) throw new BadInputError(`adding shard ${shardId}: a shard needs at least ${MIN_NEW_TOPICS} documents, got ${added.docs.length}`);
   const oldDocs = current.shards.flatMap((s) => s.data.docs);
   checkAdded(added, new Set(oldDocs.map((d) => d.id)), `adding shard ${shardId}`);
-
-  // One vocabulary over every document and training query, as the build's: it embeds the
-  // new documents for their DocIDs and is the retrained gating model's vocabulary.
-  const tokenizedOld = oldDocs.map((d) => tokenizeDoc(d, config.featurizer.maxTokens));
   const tokenizedNew = added.docs.map((d) => tokenizeDoc(d, config.featurizer.maxTokens));
-  const allIndex = new Map([...oldDocs, ...added.docs].map((d, i) => [d.id, i]));
-  const allTrain = [...current.shards.flatMap((s) => s.data.queries.train), ...added.queries.train];
-  const everything = { docs: [...tokenizedOld, ...tokenizedNew], queries: featurizePairs(allTrain, allIndex) };
-  const vocabulary = buildVocabulary(everything, config);
+  const newIndex = new Map(added.docs.map((d, i) => [d.id, i]));
+  const newCorpus = { docs: tokenizedNew, queries: featurizePairs(added.queries.train, newIndex) };
   const newTopicCount = Math.max(MIN_NEW_TOPICS, topicsFor(added.docs.length));
 
   const writer = await IndexWriter.stage(input.outDir);
   try {
-    // An index built from a pre-trained text tower grows as it was built: a tower pre-trained
-    // on every document (old and added) clusters the new DocIDs, and the new expert and the
-    // retrained gating model start from it. Starting them from the gating model's tower, a
-    // descendant already fine-tuned, cost old shards 0.020–0.025 Hits@10 on the 12K subset
-    // (bench:grow): towers trained further make worse starting points.
-    const { tower, paths } = await stageTowerAndDocIds({ corpus: everything, vocabulary, config, writer, progress: input.progress, docs: tokenizedNew, topics: newTopicCount });
-    const towerDir = tower?.dir;
-    const newPaths = paths.map((p) => [p[0]! + current.topicCount, ...p.slice(1)]);
+    const gatingStage = writer.gatingDir;
+    const plan = input.gating === 'retrain'
+      ? await planRetrainedGating(input, oldDocs, newCorpus, newTopicCount, writer)
+      : await planGrownGating(input, oldDocs, newCorpus, newTopicCount, writer);
+    const newPaths = plan.paths.map((p) => [p[0]! + current.topicCount, ...p.slice(1)]);
     const topics = Array.from({ length: newTopicCount }, (_, t) => current.topicCount + t);
     const shard = { id: shardId, topics, docs: added.docs.length };
     const data: ShardData = {
       docs: added.docs.map((d, i): DocRecord => ({ id: d.id, docid: formatDocId(newPaths[i]!), title: d.title, text: d.text })),
       queries: { train: [...added.queries.train], heldout: [...added.queries.heldout] },
     };
-    log.info({ shard: shardId, documents: added.docs.length, topics, training_queries: added.queries.train.length }, 'new shard planned');
+    log.info({ shard: shardId, documents: added.docs.length, topics, training_queries: added.queries.train.length, gating: input.gating ?? 'grow' }, 'new shard planned');
 
     const shardStage = writer.shardDir(shardId);
-    const gatingStage = writer.gatingDir;
-    const newIndex = new Map(added.docs.map((d, i) => [d.id, i]));
     const expertJob: ExpertJob = {
       kind: 'expert',
       outDir: shardStage,
@@ -157,13 +155,12 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
       shard: shardId,
       // The build seeds shard s with seed·1000 + s; a shard added later continues the count.
       seed: config.seed * 1000 + current.shards.length,
-      corpus: { docs: tokenizedNew, queries: featurizePairs(added.queries.train, newIndex) },
+      corpus: newCorpus,
       paths: newPaths,
       docIds: added.docs.map((d) => d.id),
-      ...(towerDir ? { startTower: towerDir } : {}),
+      ...(plan.expertTower ? { startTower: plan.expertTower } : {}),
     };
-    const oldPaths = oldDocs.map((d) => parseDocId(d.docid));
-    const gatingJob = gatingJobFor(gatingStage, config, everything, vocabulary, [...oldPaths, ...newPaths], towerDir);
+    const gatingJob = plan.gatingJob(gatingStage, newPaths);
     const t = performance.now();
     const [, expertResult] = await input.runner.run([gatingJob, expertJob], input.progress);
     log.info({ phase: 'training', seconds: +((performance.now() - t) / 1000).toFixed(1) }, 'new expert and gating model trained');
@@ -205,6 +202,93 @@ export async function addShard(input: AddShardInput): Promise<AddShardResult> {
     await writer.discard();
     throw error;
   }
+}
+
+/** How the new shard's DocIDs are drawn and what trains the gating model that routes to it. */
+interface ShardPlan {
+  /** DocID of each added document, its topics numbered from 0 (the caller puts them after the existing ones). */
+  paths: number[][];
+  /** Folder of the text tower the new expert starts from, if any. */
+  expertTower?: string;
+  /** The gating model's job, given its output folder and the added documents' final DocIDs. */
+  gatingJob: (outDir: string, newPaths: number[][]) => BuildJob;
+}
+
+/** Where the gating model's tower, grown with the added documents' features, waits in the stage for the training processes. */
+const GROWN_TOWER_DIR = 'grown-tower';
+
+/**
+ * The gating model gains rows (growGating): the added documents are embedded by its tower
+ * (grown with their new features) for their DocIDs, and the new rows train on them and
+ * on a replay sample of as many old documents: the cost follows the added documents.
+ * The new expert starts from that tower too when the index's models start from a
+ * pre-trained one.
+ */
+async function planGrownGating(input: AddShardInput, oldDocs: readonly DocRecord[], newCorpus: TrainingCorpus, topics: number, writer: IndexWriter): Promise<ShardPlan> {
+  const { current } = input;
+  const { config } = current;
+  const seed = config.seed * 1000 + current.shards.length;
+  const gating = await loadGating(current.gatingDir);
+  let tower: EncoderWeights;
+  try {
+    tower = growEncoder(gating.encoder, [], newCorpus.docs, newCorpus.queries.map((q) => q.bag), config, mulberry32(seed));
+  } finally {
+    gating.dispose();
+  }
+  const towerDir = await writer.scratchDir(GROWN_TOWER_DIR);
+  let paths: number[][];
+  try {
+    paths = semanticDocIds(newCorpus.docs, tower.vocabulary, config, topics, tower);
+    await saveTower(towerDir, tower);
+  } finally {
+    tower.mix.dispose();
+  }
+  const replay = replaySample(current, oldDocs, newCorpus.docs.length, mulberry32(seed + 1));
+  return {
+    paths,
+    // An index whose experts start from a random projection grows one that does too.
+    ...(config.encoder.epochs > 0 ? { expertTower: towerDir } : {}),
+    gatingJob: (outDir, newPaths): GrowGatingJob => ({ kind: 'grow-gating', outDir, config, gatingDir: current.gatingDir, startTower: towerDir, corpus: newCorpus, paths: newPaths, ...replay }),
+  };
+}
+
+/** Up to `count` of the indexed documents, drawn at random, and the training queries pointing at them: what growGating replays. */
+function replaySample(current: ClusterModels, oldDocs: readonly DocRecord[], count: number, rand: () => number): Pick<GrowGatingJob, 'replay' | 'replayTopics'> {
+  const order = Int32Array.from(oldDocs.keys());
+  shuffleInPlace(order, rand);
+  const picked = Array.from(order.subarray(0, Math.min(count, oldDocs.length)), (i) => oldDocs[i]!);
+  const queries = featurizePairs(current.shards.flatMap((s) => s.data.queries.train), new Map(picked.map((d, i) => [d.id, i])));
+  return {
+    replay: { docs: picked.map((d) => tokenizeDoc(d, current.config.featurizer.maxTokens)), queries },
+    replayTopics: Int32Array.from(picked, (d) => parseDocId(d.docid)[0]!),
+  };
+}
+
+/**
+ * The gating model retrained over every document (`dsi add-shard --retrain-gating`), as a
+ * build trains it: one vocabulary over every document and training query, a text tower
+ * pre-trained on all of them (when the config asks for one) that clusters the new DocIDs
+ * and that the new expert and the gating model start from. Its cost follows the
+ * collection; routing to old shards is relearnt rather than kept.
+ */
+async function planRetrainedGating(input: AddShardInput, oldDocs: readonly DocRecord[], newCorpus: TrainingCorpus, topics: number, writer: IndexWriter): Promise<ShardPlan> {
+  const { current, added } = input;
+  const { config } = current;
+  const tokenizedOld = oldDocs.map((d) => tokenizeDoc(d, config.featurizer.maxTokens));
+  const allIndex = new Map([...oldDocs, ...added.docs].map((d, i) => [d.id, i]));
+  const allTrain = [...current.shards.flatMap((s) => s.data.queries.train), ...added.queries.train];
+  const everything = { docs: [...tokenizedOld, ...newCorpus.docs], queries: featurizePairs(allTrain, allIndex) };
+  const vocabulary = buildVocabulary(everything, config);
+  // Starting the new expert and the gating model from the gating model's tower instead,
+  // a descendant already fine-tuned, cost old shards 0.020–0.025 Hits@10 on the 12K subset
+  // when the gating model was retrained (bench:grow): towers trained further make worse starting points.
+  const { tower, paths } = await stageTowerAndDocIds({ corpus: everything, vocabulary, config, writer, progress: input.progress, docs: newCorpus.docs, topics });
+  const oldPaths = oldDocs.map((d) => parseDocId(d.docid));
+  return {
+    paths,
+    ...(tower ? { expertTower: tower.dir } : {}),
+    gatingJob: (outDir, newPaths) => gatingJobFor(outDir, config, everything, vocabulary, [...oldPaths, ...newPaths], tower?.dir),
+  };
 }
 
 /**

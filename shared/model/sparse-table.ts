@@ -78,11 +78,12 @@ export class SparseTable {
     }
   }
 
-  /** Adds the gradient of a bag: row(rows[j]) gets weights[j] · grad[b]. */
-  accumulateBag(rows: Int32Array, weights: Float32Array, offsets: Int32Array, grad: Float32Array): void {
+  /** Adds the gradient of a bag: row(rows[j]) gets weights[j] · grad[b]; rows below `firstRow` are left out (kept frozen). */
+  accumulateBag(rows: Int32Array, weights: Float32Array, offsets: Int32Array, grad: Float32Array, firstRow = 0): void {
     const d = this.dim;
     for (let b = 0; b + 1 < offsets.length; b++) {
       for (let j = offsets[b]!; j < offsets[b + 1]!; j++) {
+        if (rows[j]! < firstRow) continue;
         const g = this.#slotOf(rows[j]!) * d;
         const w = weights[j]!;
         for (let k = 0; k < d; k++) this.#grad[g + k]! += w * grad[b * d + k]!;

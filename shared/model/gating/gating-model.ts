@@ -88,8 +88,9 @@ export class GatingModel {
    * With `sample` and more rows than it asks for, the softmax runs over a sample of the
    * rows (sampleRows: the batch's own rows and uniformly drawn others, each logit corrected
    * by its chance of being drawn), and a topic's mass is that of its rows in the sample.
+   * With `frozen`, only the rows and table rows past it learn (a grown model's new part).
    */
-  trainStep(batch: readonly GatingExample[], sparse: Readonly<AdamOptions>, dense: tf.Optimizer, topicWeight = 0, sample?: SoftmaxSample): number {
+  trainStep(batch: readonly GatingExample[], sparse: Readonly<AdamOptions>, dense: tf.Optimizer, topicWeight = 0, sample?: SoftmaxSample, frozen?: FrozenPart): number {
     const dim = this.dim;
     const size = batch.length;
     const drawn = sample && sample.rows < this.topicLabels.length ? sampleRows(Int32Array.from(batch, (e) => e.topic), this.topicLabels.length, sample.rows, sample.rand) : undefined;
@@ -119,11 +120,17 @@ export class GatingModel {
       };
       const { value, grads } = tf.valueAndGrads(f)([x, this.encoder.mix, candidates, this.scale]);
       const topicsGrad = rowIndices ? tf.scatterND(tf.reshape(rowIndices, [-1, 1]), grads[2]!, this.topics.shape) : grads[2]!;
-      dense.applyGradients({ [this.encoder.mix.name]: grads[1]!, [this.topics.name]: topicsGrad, [this.scale.name]: grads[3]! });
+      if (frozen) {
+        // Only the rows from frozen.rows on learn: a zero gradient leaves Adam's moments, and so the row, where they were.
+        const learns = tf.concat([tf.zeros([frozen.rows, 1]), tf.ones([this.topicLabels.length - frozen.rows, 1])]);
+        dense.applyGradients({ [this.topics.name]: tf.mul(topicsGrad, learns) });
+      } else {
+        dense.applyGradients({ [this.encoder.mix.name]: grads[1]!, [this.topics.name]: topicsGrad, [this.scale.name]: grads[3]! });
+      }
       loss = value.dataSync()[0]!;
       gradH0 = grads[0]!.dataSync() as Float32Array;
     });
-    this.encoder.table.accumulateBag(features.rows, features.weights, features.offsets, gradH0);
+    this.encoder.table.accumulateBag(features.rows, features.weights, features.offsets, gradH0, frozen?.features ?? 0);
     this.encoder.table.applyAdam(sparse);
     this.#dropServing();
     return loss;
@@ -190,6 +197,15 @@ export class GatingModel {
 export interface SoftmaxSample {
   readonly rows: number;
   readonly rand: () => number;
+}
+
+/**
+ * The part of a model a step leaves as it is (growGating): the first `rows` prototype rows,
+ * the first `features` rows of the text tower's table, and the tower's mix and the scale.
+ */
+export interface FrozenPart {
+  readonly rows: number;
+  readonly features: number;
 }
 
 /** What route() reads, computed once after training or loading. */
