@@ -1,23 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalIndex } from '../cluster/local-index.ts';
+import type { LocalIndex } from '../cluster/local-index.ts';
 import type { Manifest } from '../shared/artifact/manifest.ts';
 import { decode, encode } from '../shared/bus/codec.ts';
-import { connectBus, type Bus, type BusSubscription } from '../shared/bus/connection.ts';
+import type { Bus } from '../shared/bus/connection.ts';
 import { decodeMessage } from '../shared/bus/decode-message.ts';
 import { BatchSearchReplySchema, PROTOCOL_VERSION, Subjects, type RoutedTopic, type ShardQuery } from '../shared/bus/protocol.ts';
-import { followHeartbeats, ShardView } from '../shared/bus/shard-view.ts';
+import type { ShardView } from '../shared/bus/shard-view.ts';
 import { ErrorCode } from '../shared/errors.ts';
-import { createLogger } from '../shared/log.ts';
-import { initBackend } from '../shared/model/backend.ts';
 import { searchExpert } from '../shared/model/expert/search-expert.ts';
 import { BusSearcher } from '../shared/search/bus-searcher.ts';
 import type { ShardOutcome } from '../shared/search/shard-searcher.ts';
-import { buildDemoIndex } from './helpers/demo-index.ts';
-import { startNatsServer, type NatsServerHandle } from './helpers/nats-server.ts';
-import { ProcessRegistry, type DsiProcess } from './helpers/processes.ts';
+import { ExpertFleet } from './helpers/expert-fleet.ts';
+import type { DsiProcess } from './helpers/processes.ts';
 import { waitFor } from './helpers/traffic.ts';
 
 /**
@@ -29,21 +23,16 @@ import { waitFor } from './helpers/traffic.ts';
  */
 const SHARDS = ['s0', 's1', 's2', 's3'];
 const READY = /"msg":"expert ready"/;
-const processes = new ProcessRegistry();
-const log = createLogger({ name: 'batch-test', level: 'silent' });
-let work: string;
-let indexDir: string;
-let nats: NatsServerHandle;
+let fleet: ExpertFleet;
 let index: LocalIndex;
 let manifest: Manifest;
 let client: Bus;
 let view: ShardView;
-let heartbeats: BusSubscription;
 /** The subject of every request the searchers send, in order. */
 const sent: string[] = [];
 
 function startExpert(shards: readonly string[]): DsiProcess {
-  return processes.spawnDsi(['expert', '--index', indexDir, ...shards.flatMap((s) => ['--shard', s]), '--nats', nats.url]);
+  return fleet.startExpert(shards);
 }
 
 async function replicaOf(expert: DsiProcess): Promise<string> {
@@ -86,27 +75,15 @@ const low = { process: undefined as unknown as DsiProcess, id: '' };
 const high = { process: undefined as unknown as DsiProcess, id: '' };
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'dsi-batch-'));
-  indexDir = join(work, 'index');
-  [nats] = await Promise.all([startNatsServer(), buildDemoIndex(indexDir, { shards: 4, epochs: 1 })]);
-  low.process = startExpert(['s0', 's1']);
-  high.process = startExpert(['s2', 's3']);
-  await initBackend({ prefer: 'wasm' });
-  ({ index, manifest } = await LocalIndex.open(indexDir));
-  client = await connectBus({ url: nats.url, name: 'batch-test', log });
-  view = new ShardView(SHARDS);
-  heartbeats = followHeartbeats(client, view, log);
+  fleet = await ExpertFleet.start({ name: 'batch-test', shards: SHARDS, demo: { shards: 4, epochs: 1 }, experts: [['s0', 's1'], ['s2', 's3']] });
+  ({ index, manifest, client, view } = fleet);
+  [low.process, high.process] = fleet.experts;
   [low.id, high.id] = await Promise.all([replicaOf(low.process), replicaOf(high.process)]);
   await usable({ s0: 1, s1: 1, s2: 1, s3: 1 });
 }, 240_000);
 
 afterAll(async () => {
-  await processes.killAll();
-  await heartbeats?.drain();
-  await client?.close();
-  index?.dispose();
-  await nats?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+  await fleet?.stop();
 });
 
 describe('batched searches', () => {

@@ -1,19 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalIndex } from '../../cluster/local-index.ts';
-import { buildDemoIndex, demoQueries } from '../../test/helpers/demo-index.ts';
-import { startNatsServer, type NatsServerHandle } from '../../test/helpers/nats-server.ts';
-import { ProcessRegistry } from '../../test/helpers/processes.ts';
+import type { LocalIndex } from '../../cluster/local-index.ts';
+import { demoQueries } from '../../test/helpers/demo-index.ts';
+import { ExpertFleet } from '../../test/helpers/expert-fleet.ts';
 import { waitFor } from '../../test/helpers/traffic.ts';
 import type { Manifest } from '../artifact/manifest.ts';
-import { connectBus, type Bus, type BusSubscription } from '../bus/connection.ts';
 import type { RoutedTopic } from '../bus/protocol.ts';
-import { followHeartbeats, ShardView } from '../bus/shard-view.ts';
 import { DsiError, ErrorCode } from '../errors.ts';
-import { createLogger } from '../log.ts';
-import { initBackend, tfMemory } from '../model/backend.ts';
+import { tfMemory } from '../model/backend.ts';
 import { searchExpert } from '../model/expert/search-expert.ts';
 import { BusSearcher } from './bus-searcher.ts';
 import { Engine } from './engine.ts';
@@ -26,39 +19,22 @@ import type { ShardSearcher } from './shard-searcher.ts';
  * asked over the bus. Either must answer exactly what the shard's expert answers, so the
  * engine gives the same results whichever it runs over.
  */
-const processes = new ProcessRegistry();
-const log = createLogger({ name: 'searcher-test', level: 'silent' });
-let work: string;
-let nats: NatsServerHandle;
+let fleet: ExpertFleet;
 let index: LocalIndex;
 let manifest: Manifest;
-let client: Bus;
-let heartbeats: BusSubscription;
 const searchers = new Map<string, ShardSearcher>();
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'dsi-searchers-'));
-  const indexDir = join(work, 'index');
-  [nats] = await Promise.all([startNatsServer(), buildDemoIndex(indexDir)]);
-  const experts = ['s0', 's1'].map((shard) => processes.spawnDsi(['expert', '--index', indexDir, '--shard', shard, '--nats', nats.url]));
-  await initBackend({ prefer: 'wasm' });
-  ({ index, manifest } = await LocalIndex.open(indexDir));
-  client = await connectBus({ url: nats.url, name: 'searcher-test', log });
-  const view = new ShardView(['s0', 's1']);
-  heartbeats = followHeartbeats(client, view, log);
-  await Promise.all(experts.map((e) => e.waitForLine(/"msg":"expert ready"/)));
-  await waitFor(async () => view.uncovered().length === 0, 10_000);
+  fleet = await ExpertFleet.start({ name: 'searcher-test', shards: ['s0', 's1'], experts: [['s0'], ['s1']] });
+  ({ index, manifest } = fleet);
+  await Promise.all(fleet.experts.map((e) => e.waitForLine(/"msg":"expert ready"/)));
+  await waitFor(async () => fleet.view.uncovered().length === 0, 10_000);
   searchers.set('in process', new InProcessSearcher(index.experts, index.config));
-  searchers.set('over the bus', new BusSearcher(client, view, () => {}, { deadlineMs: 10_000 }));
+  searchers.set('over the bus', new BusSearcher(fleet.client, fleet.view, () => {}, { deadlineMs: 10_000 }));
 }, 180_000);
 
 afterAll(async () => {
-  await processes.killAll();
-  await heartbeats?.drain();
-  await client?.close();
-  index?.dispose();
-  await nats?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+  await fleet?.stop();
 });
 
 const QUERIES = ['real-time strategy game', 'python library for parsing HTML', 'command-line audio player', 'documentation for developers'];
