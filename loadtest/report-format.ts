@@ -10,6 +10,8 @@ export interface ReportData {
   readonly machine: { cores: number; cpu: string; memory_gb: number; load_average_before?: number[] };
   readonly index: string;
   readonly replicas: number;
+  /** Shards one expert process served in the scenarios (absent in reports of before the option: one). */
+  readonly shards_per_expert?: number;
   readonly knee_rps: number | null;
   readonly scenarios: readonly Omit<LoadResult, 'run'>[];
   readonly drills: readonly DrillResult[];
@@ -28,7 +30,7 @@ export function replaceReport(readme: string, section: string): string {
 export function renderReport(r: ReportData): string {
   const out: string[] = [];
   const load = r.machine.load_average_before ? `; load average before the run ${r.machine.load_average_before.join(', ')}` : '';
-  out.push(`Measured ${r.at.slice(0, 16).replace('T', ' ')} UTC on ${r.machine.cores} cores (${r.machine.cpu}, ${r.machine.memory_gb} GB${load}), index \`${r.index}\`, ${r.replicas} replica(s) per shard; load generator, router, experts and NATS all on the same cores. Regenerate with:`);
+  out.push(`Measured ${r.at.slice(0, 16).replace('T', ' ')} UTC on ${r.machine.cores} cores (${r.machine.cpu}, ${r.machine.memory_gb} GB${load}), index \`${r.index}\`, ${r.replicas} replica(s) per shard, ${r.shards_per_expert ?? 1} shard(s) per expert process in the scenarios (one per process in the drills); load generator, router, experts and NATS all on the same cores. Regenerate with:`);
   out.push('', '```bash', r.command, '```', '');
   out.push(`**Knee** (highest ramp step with p99 ≤ 25 ms and errors < 0.1%): **${r.knee_rps === null ? 'none' : `${r.knee_rps} req/s`}**.`, '');
   out.push('| run | load applied | requests | p50 ms | p99 ms | errors by kind | degraded | expectation | outcome |');

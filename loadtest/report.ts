@@ -4,7 +4,7 @@
  * then runs at half the knee), then every fault drill on a cluster of its own. Writes the
  * raw results to loadtest/report.json and rewrites the README between its report markers.
  *
- *   npm run load:report -- [--index DIR] [--replicas 2] [--queries FILE]
+ *   npm run load:report -- [--index DIR] [--replicas 2] [--shards-per-expert 1] [--queries FILE]
  *                          [--steady-duration 5m] [--soak-duration 2m] [--drill-rate R]
  *
  * The demo index unless --index. Takes about steady + soak + 5 minutes.
@@ -26,6 +26,7 @@ const { values } = parseArgs({
   options: {
     index: { type: 'string' },
     replicas: { type: 'string', default: '2' },
+    'shards-per-expert': { type: 'string', default: '1' },
     queries: { type: 'string' },
     'steady-duration': { type: 'string', default: '5m' },
     'soak-duration': { type: 'string', default: '2m' },
@@ -33,6 +34,8 @@ const { values } = parseArgs({
   },
 });
 const replicas = Number(values.replicas);
+// Shards one expert process serves in the scenarios' cluster (the drills start a process per shard replica).
+const shardsPerExpert = Number(values['shards-per-expert']);
 // The machine's load before this run adds its own: figures from a busy machine say little.
 const startedAt = new Date().toISOString();
 const loadBefore = loadavg().map((x) => Math.round(x * 100) / 100);
@@ -41,7 +44,7 @@ const indexDir = values.index ?? join(REPO, '.dsi', 'demo-index');
 const command = `npm run load:report -- ${process.argv.slice(2).join(' ')}`.trim();
 
 const scenarios: LoadResult[] = [];
-const up = await startLocalUp({ indexDir, replicas, env: process.env, log });
+const up = await startLocalUp({ indexDir, replicas, shardsPerExpert, env: process.env, log });
 let knee: number | null = null;
 try {
   const run = async (name: string, overrides: { rate?: number; duration?: string } = {}) => {
@@ -71,6 +74,7 @@ const report = {
   machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(totalmem() / 2 ** 30), load_average_before: loadBefore },
   index: indexDir,
   replicas,
+  shards_per_expert: shardsPerExpert,
   knee_rps: knee,
   scenarios,
   drills,

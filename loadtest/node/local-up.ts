@@ -22,10 +22,10 @@ export interface LocalUp {
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const READY_TIMEOUT_MS = 180_000;
 
-export async function startLocalUp(opts: { indexDir?: string; replicas: number; env: NodeJS.ProcessEnv; log: (line: string) => void; port?: number; readyTimeoutMs?: number }): Promise<LocalUp> {
+export async function startLocalUp(opts: { indexDir?: string; replicas: number; shardsPerExpert?: number; env: NodeJS.ProcessEnv; log: (line: string) => void; port?: number; readyTimeoutMs?: number }): Promise<LocalUp> {
   const readyTimeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
   // No index named: the demo's, built on first use by `dsi up --demo`.
-  const args = [`${REPO}bin/dsi.js`, 'up', '--port', String(opts.port ?? 0), '--replicas', String(opts.replicas), ...(opts.indexDir ? ['--index', opts.indexDir] : ['--demo'])];
+  const args = [`${REPO}bin/dsi.js`, 'up', '--port', String(opts.port ?? 0), '--replicas', String(opts.replicas), '--shards-per-expert', String(opts.shardsPerExpert ?? 1), ...(opts.indexDir ? ['--index', opts.indexDir] : ['--demo'])];
   opts.log(`starting: dsi ${args.slice(1).join(' ')}`);
   const child = spawn(process.execPath, args, { cwd: REPO, env: { DSI_LOG_JSON: '1', DSI_LOG_LEVEL: 'warn', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
