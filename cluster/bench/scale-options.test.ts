@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../../shared/errors.ts';
-import { DEFAULT_SHARDS_PER_100K, parseScaleOptions, parseSizes, sampleSizes, shardsFor } from './scale-options.ts';
+import { DEFAULT_SHARDS_PER_100K, DEFAULT_SHARDS_PER_EXPERT, parseScaleOptions, parseSizes, sampleSizes, shardsFor } from './scale-options.ts';
 
 describe('bench:scale options', () => {
   it('reads a list of sizes as people write them, in the order given', () => {
@@ -23,14 +23,18 @@ describe('bench:scale options', () => {
       shards: undefined,
       shardsPer100k: DEFAULT_SHARDS_PER_100K,
       searches: 200,
+      shardsPerExpert: DEFAULT_SHARDS_PER_EXPERT,
       seed: 1,
+      reuse: false,
     });
+    expect(parseScaleOptions(['--corpus', 'c', '--sizes', '60k', '--shards-per-expert', '2', '--reuse'])).toMatchObject({ shardsPerExpert: 2, reuse: true });
     const bad = [
       ['--sizes', '60k'],
       ['--corpus', 'c'],
       ['--corpus', 'c', '--sizes', '60k', '--shards', '4', '--shards-per-100k', '5'],
       ['--corpus', 'c', '--sizes', '60k', '--shards-per-100k', '-1'],
       ['--corpus', 'c', '--sizes', '60k', '--searches', '1.5'],
+      ['--corpus', 'c', '--sizes', '60k', '--shards-per-expert', '0'],
       ['--corpus', 'c', '--sizes', '60k', '--unknown'],
       ['--corpus', 'c', '--sizes', '60k', 'stray'],
     ];

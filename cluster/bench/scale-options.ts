@@ -7,7 +7,7 @@ import { intFlag, parseFlags, requireFlag } from '../commands/context.ts';
 import { parseSize } from '../tools/distractor-sample.ts';
 
 export const SCALE_USAGE =
-  'usage: npm run bench:scale -- --corpus DIR --sizes 60k,200k,... [--out DIR] [--shards-per-100k N | --shards N] [--searches N] [--seed S]';
+  'usage: npm run bench:scale -- --corpus DIR --sizes 60k,200k,... [--out DIR] [--shards-per-100k N | --shards N] [--shards-per-expert 8] [--searches N] [--seed S] [--reuse]';
 
 /**
  * `dsi index` builds 4 shards unless told otherwise, whatever the collection's size; here
@@ -27,8 +27,18 @@ export interface ScaleOptions {
   shardsPer100k: number;
   /** Searches sent to the router before its memory is read. */
   searches: number;
+  /** Shards one expert process serves while the router's memory is measured (dsi up --shards-per-expert). */
+  shardsPerExpert: number;
   seed: number;
+  /** Take an index already built in OUT (and its evaluation, if logged) instead of building it again. */
+  reuse: boolean;
 }
+
+/**
+ * Shards per expert process while serving: at 800K documents (53 shards) a process a shard
+ * would be 53 processes of ~400 MB on 2 cores; 8 a process keeps Debian's 4 shards in one.
+ */
+export const DEFAULT_SHARDS_PER_EXPERT = 8;
 
 /** Reads the flags; anything unusable throws a BadInputError naming it. */
 export function parseScaleOptions(argv: readonly string[]): ScaleOptions {
@@ -39,7 +49,9 @@ export function parseScaleOptions(argv: readonly string[]): ScaleOptions {
     shards: { type: 'string' },
     'shards-per-100k': { type: 'string' },
     searches: { type: 'string' },
+    'shards-per-expert': { type: 'string' },
     seed: { type: 'string' },
+    reuse: { type: 'boolean' },
   });
   if (values.shards !== undefined && values['shards-per-100k'] !== undefined) throw new BadInputError('give --shards or --shards-per-100k, not both');
   return {
@@ -49,7 +61,9 @@ export function parseScaleOptions(argv: readonly string[]): ScaleOptions {
     shards: intFlag(values.shards, '--shards', 1, 1024),
     shardsPer100k: values['shards-per-100k'] === undefined ? DEFAULT_SHARDS_PER_100K : positiveNumber(values['shards-per-100k'], '--shards-per-100k'),
     searches: intFlag(values.searches, '--searches', 1, 1_000_000) ?? 200,
+    shardsPerExpert: intFlag(values['shards-per-expert'], '--shards-per-expert', 1, 1024) ?? DEFAULT_SHARDS_PER_EXPERT,
     seed: intFlag(values.seed, '--seed', 0, 2 ** 31 - 1) ?? 1,
+    reuse: values.reuse === true,
   };
 }
 

@@ -15,7 +15,12 @@
  *                router's VmRSS (and its experts') read, and the cluster stopped
  *
  *   npm run bench:scale -- --corpus DIR --sizes 60k,200k,400k,800k [--out DIR]
- *                          [--shards-per-100k 6.67 | --shards N] [--searches 200] [--seed 1]
+ *                          [--shards-per-100k 6.67 | --shards N] [--shards-per-expert 8]
+ *                          [--searches 200] [--seed 1] [--reuse]
+ *
+ * --reuse takes each size's index already in OUT (a finished build: its manifest written)
+ * instead of building it again, and its evaluation from OUT/N-eval.log when that holds
+ * one; the build's figures are then those of OUT/scale.json's row of that size, if any.
  *
  * `dsi index` builds 4 shards at any size unless told otherwise; here each size gets
  * about one shard per 15,000 documents (--shards-per-100k), printed with its row. Every
@@ -27,7 +32,7 @@
  * every core.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -55,7 +60,8 @@ interface SizeFigures {
   size: number;
   sample: SampleSummary;
   shards: number;
-  build: { seconds: number; memory: TreePeak };
+  /** null: the index was reused (--reuse) and no earlier figures of its build were found. */
+  build: { seconds: number; memory: TreePeak } | null;
   index: { bytes: number; bytes_per_document: number };
   eval: Pick<EvalReport, 'queries' | 'dsi' | 'bm25' | 'lexical_only' | 'semantic_only' | 'routing'> & { memory: TreePeak };
   serving: Serving;
@@ -95,20 +101,28 @@ note(`every figure in ${join(out, 'scale.json')}`);
 async function measureSize(size: number, documents: number): Promise<SizeFigures> {
   const sampleDir = join(out, `sample-${documents}`);
   const indexDir = join(out, `index-${documents}`);
-  const sample = await writeDistractorSample({ from: options.corpus, out: sampleDir, size: documents });
+  const earlier = options.reuse ? await reusable(documents, sampleDir, indexDir) : undefined;
+  const sample = earlier?.sample ?? (await writeDistractorSample({ from: options.corpus, out: sampleDir, size: documents }));
   const shards = shardsFor(sample.documents, options);
   note(`${size}: ${sample.documents} documents (${sample.core} core, ${sample.distractors} distractors); ${shards} shards (${options.shards === undefined ? `${options.shardsPer100k} per 100K documents` : '--shards'})`);
-  const build = await runDsi(['index', '--corpus', sampleDir, '--out', indexDir, '--shards', String(shards), '--seed', String(options.seed)], `${documents}-index`);
+  let build: SizeFigures['build'];
+  if (earlier) {
+    build = earlier.build;
+    note(`${size}: reusing the index in ${indexDir}`);
+  } else {
+    const built = await runDsi(['index', '--corpus', sampleDir, '--out', indexDir, '--shards', String(shards), '--seed', String(options.seed)], `${documents}-index`);
+    build = { seconds: round(built.seconds, 1), memory: built.memory };
+    note(`${size}: built in ${built.seconds.toFixed(0)} s; evaluating`);
+  }
   const bytes = directoryBytes(indexDir);
-  note(`${size}: built in ${build.seconds.toFixed(0)} s; evaluating`);
-  const evaluation = await evaluate(indexDir, sampleDir, `${documents}-eval`);
-  note(`${size}: serving ${options.searches} searches through dsi up`);
+  const evaluation = earlier?.eval ?? (await evaluate(indexDir, sampleDir, `${documents}-eval`));
+  note(`${size}: serving ${options.searches} searches through dsi up, ${options.shardsPerExpert} shard(s) per expert process`);
   const serving = await measureServing(indexDir, sampleDir);
   return {
     size,
     sample,
     shards,
-    build: { seconds: round(build.seconds, 1), memory: build.memory },
+    build,
     index: { bytes, bytes_per_document: Math.round(bytes / sample.documents) },
     eval: evaluation,
     serving,
@@ -139,14 +153,38 @@ async function runDsi(args: string[], name: string): Promise<{ seconds: number; 
 
 async function evaluate(indexDir: string, corpusDir: string, name: string): Promise<SizeFigures['eval']> {
   const { stdout, memory } = await runDsi(['eval', '--index', indexDir, '--corpus', corpusDir, '--split', 'test', '--json'], name);
-  const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as EvalReport;
-  return { queries: report.queries, dsi: report.dsi, bm25: report.bm25, lexical_only: report.lexical_only, semantic_only: report.semantic_only, routing: report.routing, memory };
+  return { ...evalFigures(JSON.parse(stdout.trim().split('\n').at(-1)!) as EvalReport), memory };
 }
+
+function evalFigures(report: EvalReport): Omit<SizeFigures['eval'], 'memory'> {
+  return { queries: report.queries, dsi: report.dsi, bm25: report.bm25, lexical_only: report.lexical_only, semantic_only: report.semantic_only, routing: report.routing };
+}
+
+/**
+ * What --reuse finds of a size in OUT: undefined when its index is not finished (no
+ * manifest); else the sample's counts, the build's figures from OUT/scale.json (null when
+ * it has no row of this size) and the evaluation from the last JSON line of OUT/N-eval.log
+ * (undefined when there is none: it is run again; taken from the log, its memory is not known).
+ */
+async function reusable(documents: number, sampleDir: string, indexDir: string): Promise<(Pick<SizeFigures, 'sample' | 'build'> & { eval: SizeFigures['eval'] | undefined }) | undefined> {
+  if (!existsSync(join(indexDir, 'manifest.json'))) return undefined;
+  const previous = readJson<{ sizes: SizeFigures[] }>(join(out, 'scale.json'))?.sizes.find((f) => f.sample.documents === documents);
+  const lastLine = existsSync(join(out, `${documents}-eval.log`)) ? readFileSync(join(out, `${documents}-eval.log`), 'utf8').trim().split('\n').at(-1) : undefined;
+  const report = lastLine?.startsWith('{') ? (JSON.parse(lastLine) as EvalReport) : undefined;
+  const counted = previous ? undefined : await countCollection(sampleDir);
+  const sample = previous?.sample ?? { documents: counted!.core + counted!.distractors, core: counted!.core, distractors: counted!.distractors, distractorsAvailable: collection.distractors };
+  return { sample, build: previous?.build ?? null, eval: previous?.eval ?? (report && { ...evalFigures(report), memory: { kinds: {}, tree_peak_rss_bytes: 0 } }) };
+}
+
+function readJson<T>(file: string): T | undefined {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
+}
+
 
 /** The index served by `dsi up` (one replica a shard): test queries sent one at a time, then each process's memory read. */
 async function measureServing(indexDir: string, corpusDir: string): Promise<Serving> {
   const queries = await testQueries(corpusDir);
-  const up = await startLocalUp({ indexDir, replicas: 1, env: process.env, log: note, readyTimeoutMs: UP_READY_TIMEOUT_MS });
+  const up = await startLocalUp({ indexDir, replicas: 1, shardsPerExpert: options.shardsPerExpert, env: process.env, log: note, readyTimeoutMs: UP_READY_TIMEOUT_MS });
   try {
     const latency = new LatencyRecorder();
     let failed = 0;
@@ -204,11 +242,11 @@ function directoryBytes(dir: string): number {
 function tableRow(f: SizeFigures): string {
   const mb = (bytes: number | undefined) => (bytes === undefined ? '–' : Math.round(bytes / MB).toLocaleString('en-US'));
   const hits = (s: EvalReport['dsi'] | null) => (s ? `${s['hits@1'].toFixed(3)} / ${s['hits@10'].toFixed(3)}` : '–');
-  const kinds = f.build.memory.kinds;
+  const kinds = f.build?.memory.kinds ?? {};
   return `| ${[
     f.sample.documents.toLocaleString('en-US'),
     f.shards,
-    f.build.seconds.toFixed(0),
+    f.build ? f.build.seconds.toFixed(0) : 'reused',
     `${mb(kinds['dsi index']?.peak_rss_bytes)} / ${mb(kinds['dsi build-job']?.peak_rss_bytes)}`,
     mb(f.index.bytes),
     f.index.bytes_per_document.toLocaleString('en-US'),
@@ -225,7 +263,7 @@ function writeReport(sizes: SizeFigures[]): void {
     corpus: options.corpus,
     at: new Date().toISOString(),
     machine: { cpus: cpus().length, memory_bytes: totalmem() },
-    options: { shards: options.shards ?? null, shards_per_100k: options.shardsPer100k, searches: options.searches, seed: options.seed },
+    options: { shards: options.shards ?? null, shards_per_100k: options.shardsPer100k, shards_per_expert: options.shardsPerExpert, searches: options.searches, seed: options.seed, reuse: options.reuse },
     sizes,
   };
   writeFileSync(join(out, 'scale.json'), `${JSON.stringify(report, null, 2)}\n`);
