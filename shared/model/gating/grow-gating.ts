@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { IndexConfig } from '../../config.ts';
 import type { Progress } from '../../progress.ts';
-import { mulberry32 } from '../../util/random.ts';
 import type { EncoderWeights } from '../tower/encoder.ts';
 import { ExampleStream, type TrainingCorpus } from '../examples.ts';
 import { DEFAULT_SPARSE_ADAM } from '../sparse-table.ts';
 import { trainEpochs, type TrainReport } from '../trainer.ts';
 import { GatingModel, prototypeAnchors, type GatingExample } from './gating-model.ts';
 import { gatingPrototypes } from './prototypes.ts';
+import { softmaxSampleFor } from './train-gating.ts';
 
 export interface GrowGatingInput {
   /** The gating model routing to the topics already there. */
@@ -58,8 +58,7 @@ export async function growGating(input: GrowGatingInput, config: Readonly<IndexC
   });
   const replay = new ExampleStream(input.replay, encoder.vocabulary, config.views, config.featurizer);
   const frozen = { rows: oldRows, features: current.encoder.table.rows };
-  const bounds = config.gating.bounded;
-  const sample = labels.length > bounds.aboveRows ? { rows: bounds.softmaxRows, rand: mulberry32(config.seed + 13) } : undefined;
+  const sample = softmaxSampleFor(labels.length, config);
   const sparse = { ...DEFAULT_SPARSE_ADAM, learningRate: config.gating.encoderLearningRate };
   const dense = tf.train.adam(config.gating.denseLearningRate);
   try {

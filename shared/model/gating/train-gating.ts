@@ -5,7 +5,7 @@ import type { EncodedFeatures, Vocabulary } from '../../text/vocabulary.ts';
 import { mulberry32, shuffleInPlace } from '../../util/random.ts';
 import { createEncoderWeights, type EncoderWeights } from '../tower/encoder.ts';
 import { ExampleStream, type TrainingCorpus } from '../examples.ts';
-import { GatingModel, prototypeAnchors } from './gating-model.ts';
+import { GatingModel, prototypeAnchors, type SoftmaxSample } from './gating-model.ts';
 import { DEFAULT_SPARSE_ADAM } from '../sparse-table.ts';
 import { trainEpochs, type TrainReport } from '../trainer.ts';
 
@@ -34,7 +34,7 @@ export async function trainGating(
   const bounded = rowTopics.length > bounds.aboveRows;
   const rowDocs = bounded ? documentsOfRows(docRows, rowTopics.length) : [];
   const anchored = bounded ? anchorSample(rowDocs, bounds.anchorDocsPerRow, mulberry32(config.seed + 11), docFeatures) : { docFeatures, docRows };
-  const sample = bounded ? { rows: bounds.softmaxRows, rand: mulberry32(config.seed + 13) } : undefined;
+  const sample = softmaxSampleFor(rowTopics.length, config);
   let anchors = config.gating.reanchor ? prototypeAnchors(encoder, rowTopics.length, anchored.docFeatures, anchored.docRows) : undefined;
   try {
     const training = await trainEpochs(
@@ -55,6 +55,12 @@ export async function trainGating(
   } finally {
     dense.dispose();
   }
+}
+
+/** The sampled softmax of a model of `rows` prototype rows: above gating.bounded.aboveRows, over softmaxRows of them; at or below, none (every row). */
+export function softmaxSampleFor(rows: number, config: Readonly<IndexConfig>): SoftmaxSample | undefined {
+  const bounds = config.gating.bounded;
+  return rows > bounds.aboveRows ? { rows: bounds.softmaxRows, rand: mulberry32(config.seed + 13) } : undefined;
 }
 
 /** The documents of each prototype row, ascending. */
