@@ -180,7 +180,6 @@ function readJson<T>(file: string): T | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
 }
 
-
 /** The index served by `dsi up` (one replica a shard): test queries sent one at a time, then each process's memory read. */
 async function measureServing(indexDir: string, corpusDir: string): Promise<Serving> {
   const queries = await testQueries(corpusDir);
