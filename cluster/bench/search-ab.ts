@@ -3,7 +3,8 @@
  * (`--baseline`, e.g. a `git worktree` of an earlier commit), each loading the index with
  * its own code. The same queries are searched by both, block by block in alternating
  * order, so the host's speed, which drifts by half from minute to minute on a shared
- * machine, weighs on both alike. Prints how many top-10 lists differ (ids and scores),
+ * machine, weighs on both alike. Prints how many top-10 lists differ (ids and scores to five
+ * decimals, and ids or order alone),
  * each version's p50 / p90 / mean, and the median over queries of this version's time
  * divided by the baseline's on the same query.
  *
@@ -49,9 +50,15 @@ const { docIndex } = await loadCorpus(values.corpus);
 const texts = [...(await loadSplit(values.corpus, values.split!, queries, docIndex))].slice(0, limit).map(([id]: [string]) => queries.get(id)!);
 const versions = { baseline: await open(values.baseline), current: await open(here) };
 
+const idsOf = (hits: { id: string }[]) => hits.map((h) => h.id).join(' ');
 const listOf = (hits: { id: string; score: number }[]) => hits.map((h) => `${h.id}:${h.score.toFixed(5)}`).join(' ');
 let differing = 0;
-for (const text of texts) if (listOf((await versions.baseline.search(text, 10)).hits) !== listOf((await versions.current.search(text, 10)).hits)) differing++;
+let differingIds = 0;
+for (const text of texts) {
+  const [a, b] = [(await versions.baseline.search(text, 10)).hits, (await versions.current.search(text, 10)).hits];
+  if (listOf(a) !== listOf(b)) differing++;
+  if (idsOf(a) !== idsOf(b)) differingIds++;
+}
 
 const times = { baseline: new Array<number>(texts.length), current: new Array<number>(texts.length) };
 const size = Math.ceil(texts.length / blocks);
@@ -68,7 +75,7 @@ for (let block = 0; block * size < texts.length; block++) {
 
 const quantile = (xs: readonly number[], f: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * f))]!;
 const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-console.log(`${texts.length} queries, each searched once by both versions before timing (comparing their lists warms both up); top-10 lists that differ: ${differing}`);
+console.log(`${texts.length} queries, each searched once by both versions before timing (comparing their lists warms both up); top-10 lists that differ: ${differing} (in their ids or order: ${differingIds})`);
 for (const name of ['baseline', 'current'] as const) {
   console.log(`${name.padEnd(8)}  p50 ${quantile(times[name], 0.5).toFixed(3)} ms  p90 ${quantile(times[name], 0.9).toFixed(3)} ms  mean ${mean(times[name]).toFixed(3)} ms`);
 }

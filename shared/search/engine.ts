@@ -54,14 +54,27 @@ function withShard(hit: ShardHit, shard: string): EngineHit {
   return title === undefined ? { id, docid, score, shard } : { id, docid, score, title, shard };
 }
 
-/** log P(topic) of the shard's topics the query was not routed to, where its lexical half may still find documents. */
-function otherTopics(table: RoutingTable, plan: RoutePlan, shard: string, routed: readonly RoutedTopic[]): RoutedTopic[] {
-  const asked = new Set(routed.map((t) => t.topic));
-  const out: RoutedTopic[] = [];
+/** Each shard's topics, as indexes into gating.topicIds: what otherTopics walks, built once per routing table rather than per shard asked. */
+function topicsByShard(table: RoutingTable): Map<string, number[]> {
+  const out = new Map<string, number[]>();
   const ids = table.gating.topicIds;
   for (let i = 0; i < ids.length; i++) {
+    const shard = table.shardOfTopic.get(ids[i]!);
+    if (shard === undefined) continue;
+    const list = out.get(shard);
+    if (list) list.push(i);
+    else out.set(shard, [i]);
+  }
+  return out;
+}
+
+/** log P(topic) of the shard's topics the query was not routed to, where its lexical half may still find documents. */
+function otherTopics(table: RoutingTable, plan: RoutePlan, shardTopics: readonly number[], routed: readonly RoutedTopic[]): RoutedTopic[] {
+  const out: RoutedTopic[] = [];
+  const ids = table.gating.topicIds;
+  for (const i of shardTopics) {
     const topic = ids[i]!;
-    if (!asked.has(topic) && table.shardOfTopic.get(topic) === shard) out.push({ topic, logp: Math.min(0, plan.logp[i]!) });
+    if (!routed.some((t) => t.topic === topic)) out.push({ topic, logp: Math.min(0, plan.logp[i]!) });
   }
   return out;
 }
@@ -77,6 +90,8 @@ export class Engine {
   readonly #searcher: ShardSearcher;
   /** Routing options of each fan-out asked for, built once per config rather than per request. */
   #options: { config: RoutingTable['config']; byFanout: Map<number | undefined, Readonly<RoutingOptions>> } | undefined;
+  /** Each shard's topics under the current routing table. */
+  #shardTopics: { table: RoutingTable; byShard: Map<string, number[]> } | undefined;
 
   constructor(routing: RoutingSource, searcher: ShardSearcher) {
     this.#routing = routing;
@@ -145,9 +160,11 @@ export class Engine {
     const weighted = table.head.queryTerms(queryWords(query));
     const lexical: LexicalQuery = { terms: Array.from(weighted.ids), weights: Array.from(weighted.weights), bound: table.head.bound(weighted) };
     const plan = this.#plan(table, query, options.fanout, table.head.topics.bounds(weighted));
+    if (this.#shardTopics?.table !== table) this.#shardTopics = { table, byShard: topicsByShard(table) };
     const queries = new Map<string, ShardQuery>();
     for (const [shard, topics] of plan.byShard) {
-      const shardQuery: ShardQuery = { query, topics, k: options.k, lexical, otherTopics: otherTopics(table, plan, shard, topics) };
+      const others = otherTopics(table, plan, this.#shardTopics.byShard.get(shard) ?? [], topics);
+      const shardQuery: ShardQuery = { query, topics, k: options.k, lexical, otherTopics: others };
       queries.set(shard, options.scoring ? { ...shardQuery, scoring: options.scoring } : shardQuery);
     }
     return { plan, queries };

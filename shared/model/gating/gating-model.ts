@@ -154,16 +154,30 @@ export class GatingModel {
         products = tf.matMul(tf.tensor2d(queries.subarray(start * dim, (start + count) * dim), [count, dim]), serving.topicColumns).dataSync() as Float32Array;
       });
       for (let q = 0; q < count; q++) {
-        const scores = products.subarray(q * rows, (q + 1) * rows);
-        for (let r = 0; r < rows; r++) scores[r]! *= serving.scale;
-        logSoftmaxInPlace(scores);
-        const topic = out.subarray((start + q) * topics, (start + q + 1) * topics);
-        for (let r = 0; r < rows; r++) topic[this.#topicOfRow[r]!]! += Math.exp(scores[r]!);
-        for (let t = 0; t < topics; t++) topic[t] = this.topicPower * Math.log(topic[t]!);
-        if (this.topicPower !== 1) logSoftmaxInPlace(topic);
+        this.#topicLogProbs(products.subarray(q * rows, (q + 1) * rows), serving.scale, out.subarray((start + q) * topics, (start + q + 1) * topics));
       }
     }
     return out;
+  }
+
+  /**
+   * log P(topic)^power of one query from its prototype products: the softmax over rows,
+   * summed per topic, with one exponential per row (rows grow with the collection, topics do
+   * not): P(topic) = Σ its rows' exp(s − max) / Σ every row's.
+   */
+  #topicLogProbs(products: Float32Array, scale: number, topic: Float32Array): void {
+    const rows = products.length;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let r = 0; r < rows; r++) max = Math.max(max, scale * products[r]!);
+    let total = 0;
+    for (let r = 0; r < rows; r++) {
+      const e = Math.exp(scale * products[r]! - max);
+      topic[this.#topicOfRow[r]!]! += e;
+      total += e;
+    }
+    const logTotal = Math.log(total);
+    for (let t = 0; t < topic.length; t++) topic[t] = this.topicPower * (Math.log(topic[t]!) - logTotal);
+    if (this.topicPower !== 1) logSoftmaxInPlace(topic);
   }
 
   dispose(): void {
