@@ -2,7 +2,7 @@ import type { IndexConfig } from '../../shared/config.ts';
 import type { TrainingCorpus } from '../../shared/model/examples.ts';
 import type { EncoderWeights } from '../../shared/model/tower/encoder.ts';
 import { loadTower } from '../../shared/model/tower/encoder-store.ts';
-import { loadGating, saveGating } from '../../shared/model/gating/gating-store.ts';
+import { loadGatingPrototypes, saveGating } from '../../shared/model/gating/gating-store.ts';
 import { growGating } from '../../shared/model/gating/grow-gating.ts';
 import type { GatingModel } from '../../shared/model/gating/gating-model.ts';
 import { trainGating } from '../../shared/model/gating/train-gating.ts';
@@ -125,7 +125,8 @@ export async function runJob(job: BuildJob, progress: Progress): Promise<JobResu
         return result(job, training);
       });
     case 'grow-gating': {
-      const current = await loadGating(job.gatingDir);
+      // The current model's prototype rows alone: the grown tower (startTower) holds its tower's rows already.
+      const current = await loadGatingPrototypes(job.gatingDir);
       const encoder = await loadTower(job.startTower);
       let grown: GatingModel | undefined;
       try {
@@ -135,7 +136,6 @@ export async function runJob(job: BuildJob, progress: Progress): Promise<JobResu
         await saveGating(job.outDir, model);
         return result(job, training);
       } finally {
-        current.dispose();
         // The grown model holds the grown tower (its dispose frees the tower's mix too).
         if (grown) grown.dispose();
         else encoder.mix.dispose();

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { ArtifactError } from '../errors.ts';
 
 /**
@@ -62,6 +62,42 @@ export async function readTensorFile(path: string, specs: readonly TensorSpec[])
     const n = elements(spec.shape);
     out.set(spec.name, new ARRAY_OF[spec.dtype](buffer, offset, n));
     offset += n * 4;
+  }
+  return out;
+}
+
+/**
+ * Only the named arrays of a weights file, read where they lie: a process that needs a
+ * model's small parts (the gating model's prototype rows, not its text tower's table)
+ * does not hold the whole file. Checks the file's size against the whole spec, as
+ * readTensorFile does.
+ */
+export async function readTensorArrays(path: string, specs: readonly TensorSpec[], names: readonly string[]): Promise<Map<string, TypedArray>> {
+  const wanted = new Set(names);
+  const out = new Map<string, TypedArray>();
+  let file;
+  try {
+    file = await open(path, 'r');
+  } catch (cause) {
+    throw new ArtifactError(path, 'cannot read weights', { cause });
+  }
+  try {
+    const expected = specs.reduce((n, s) => n + elements(s.shape) * 4, 0);
+    const { size } = await file.stat();
+    if (size !== expected) throw new ArtifactError(path, `weights file has ${size} bytes, its spec needs ${expected}`);
+    let offset = 0;
+    for (const spec of specs) {
+      const n = elements(spec.shape);
+      if (wanted.has(spec.name)) {
+        const buffer = new ArrayBuffer(n * 4);
+        const { bytesRead } = await file.read(new Uint8Array(buffer), 0, n * 4, offset);
+        if (bytesRead !== n * 4) throw new ArtifactError(path, `weights file ended inside '${spec.name}'`);
+        out.set(spec.name, new ARRAY_OF[spec.dtype](buffer, 0, n));
+      }
+      offset += n * 4;
+    }
+  } finally {
+    await file.close();
   }
   return out;
 }

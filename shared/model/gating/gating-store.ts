@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readTensorFile, requireArray, writeTensorFile } from '../../artifact/tensor-file.ts';
+import { ArtifactError } from '../../errors.ts';
+import { readTensorArrays, readTensorFile, requireArray, writeTensorFile } from '../../artifact/tensor-file.ts';
 import { readJsonFile } from '../../artifact/json-file.ts';
 import { encoderArrays, encoderFromArrays } from '../tower/encoder-store.ts';
 import { GatingModel } from './gating-model.ts';
@@ -46,6 +47,48 @@ export async function loadGating(dir: string): Promise<GatingModel> {
   const scale = requireArray(arrays, 'scale', Float32Array, weightsPath)[0]!;
   const topicPower = requireArray(arrays, 'topicPower', Float32Array, weightsPath)[0]!;
   return new GatingModel(encoder, labels, topics, scale, topicPower);
+}
+
+/** A saved gating model's own parts, without its text tower: what growing it starts from. */
+export interface GatingPrototypes {
+  readonly dim: number;
+  /** Topic of each prototype row. */
+  readonly topicLabels: Int32Array;
+  /** The prototype rows (topicLabels.length × dim). */
+  readonly topics: Float32Array;
+  readonly scale: number;
+  readonly topicPower: number;
+  /** Rows of its text tower's table: the features it was trained with. */
+  readonly towerRows: number;
+}
+
+export function prototypesOf(model: GatingModel): GatingPrototypes {
+  return {
+    dim: model.dim,
+    topicLabels: model.topicLabels,
+    topics: model.topics.dataSync() as Float32Array,
+    scale: model.scale.dataSync()[0]!,
+    topicPower: model.topicPower,
+    towerRows: model.encoder.table.rows,
+  };
+}
+
+/** The prototype rows, scale and topic power of a saved gating model, read without its text tower's table (the bulk of the file). */
+export async function loadGatingPrototypes(dir: string): Promise<GatingPrototypes> {
+  const file = await readJsonFile(join(dir, GATING_FILES.model), GatingFileSchema);
+  const weightsPath = join(dir, GATING_FILES.weights);
+  const specs = file.weightsManifest[0]?.weights ?? [];
+  const table = specs.find((s) => s.name === 'encoder/embeddings');
+  if (!table) throw new ArtifactError(weightsPath, "weights lack 'encoder/embeddings'");
+  const arrays = await readTensorArrays(weightsPath, specs, ['topics/labels', 'topics/embeddings', 'scale', 'topicPower']);
+  return {
+    dim: file.dim,
+    topicLabels: requireArray(arrays, 'topics/labels', Int32Array, weightsPath),
+    topics: requireArray(arrays, 'topics/embeddings', Float32Array, weightsPath),
+    scale: requireArray(arrays, 'scale', Float32Array, weightsPath)[0]!,
+    topicPower: requireArray(arrays, 'topicPower', Float32Array, weightsPath)[0]!,
+    towerRows: table.shape[0]!,
+  };
 }
 
 /** What routes a query, saved side by side in the gating folder: the gating model and the lexical half's query head. */

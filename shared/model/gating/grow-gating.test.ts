@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultIndexConfig, type IndexConfig } from '../../config.ts';
 import { createLogger } from '../../log.ts';
@@ -10,6 +13,7 @@ import type { TrainingQuery } from '../examples.ts';
 import { growEncoder } from '../tower/grow-encoder.ts';
 import { fullView, tokenizeDoc } from '../views.ts';
 import type { GatingModel } from './gating-model.ts';
+import { loadGatingPrototypes, prototypesOf, saveGating } from './gating-store.ts';
 import { growGating } from './grow-gating.ts';
 import { trainGating } from './train-gating.ts';
 
@@ -66,7 +70,13 @@ describe('growGating', () => {
     const replayDocs = Array.from({ length: OLD_DOCS / DOCS_PER_ROW }, (_, r) => r * DOCS_PER_ROW);
     const replay = { docs: replayDocs.map((d) => docs[d]!), queries: replayDocs.flatMap((d, i) => oldQueries.filter((q) => q.doc === d).map((q) => ({ ...q, doc: i }))) };
     const replayTopics = Int32Array.from(replayDocs, (d) => paths[d]![0]!);
-    const { model, training } = await growGating({ current, encoder, added, addedPaths: paths.slice(OLD_DOCS), replay, replayTopics }, c, silent);
+    // The parts growing starts from, as a grow-gating job reads them: from the saved model, without its tower's table.
+    const dir = await mkdtemp(join(tmpdir(), 'dsi-grow-gating-'));
+    await saveGating(dir, current);
+    const saved = await loadGatingPrototypes(dir);
+    expect(saved).toEqual(prototypesOf(current));
+    await rm(dir, { recursive: true });
+    const { model, training } = await growGating({ current: saved, encoder, added, addedPaths: paths.slice(OLD_DOCS), replay, replayTopics }, c, silent);
 
     const oldRows = current.topicLabels.length;
     expect(Array.from(model.topicLabels)).toEqual([...current.topicLabels, ...Array(ROWS_PER_TOPIC).fill(TOPICS - 1)]);

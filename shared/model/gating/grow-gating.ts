@@ -7,11 +7,12 @@ import { DEFAULT_SPARSE_ADAM } from '../sparse-table.ts';
 import { trainEpochs, type TrainReport } from '../trainer.ts';
 import { GatingModel, prototypeAnchors, type GatingExample } from './gating-model.ts';
 import { gatingPrototypes } from './prototypes.ts';
+import type { GatingPrototypes } from './gating-store.ts';
 import { softmaxSampleFor } from './train-gating.ts';
 
 export interface GrowGatingInput {
-  /** The gating model routing to the topics already there. */
-  current: GatingModel;
+  /** The gating model routing to the topics already there (its own parts: the grown tower below holds its tower's rows). */
+  current: GatingPrototypes;
   /** Its text tower grown with the added documents' features (growEncoder): old rows first, as trained. */
   encoder: EncoderWeights;
   /** The added documents and the training queries pointing at them. */
@@ -45,9 +46,9 @@ export async function growGating(input: GrowGatingInput, config: Readonly<IndexC
   const anchors = prototypeAnchors(encoder, rowTopics.length, added.documentFeatures(), docRows);
   const labels = Int32Array.from([...current.topicLabels, ...rowTopics]);
   const rows = new Float32Array(labels.length * current.dim);
-  rows.set(current.topics.dataSync() as Float32Array);
+  rows.set(current.topics);
   rows.set(anchors, oldRows * current.dim);
-  const model = new GatingModel(encoder, labels, rows, current.scale.dataSync()[0]!, current.topicPower);
+  const model = new GatingModel(encoder, labels, rows, current.scale, current.topicPower);
 
   const firstRowOfTopic = new Map<number, number>();
   current.topicLabels.forEach((t, r) => firstRowOfTopic.has(t) || firstRowOfTopic.set(t, r));
@@ -57,7 +58,7 @@ export async function growGating(input: GrowGatingInput, config: Readonly<IndexC
     return row;
   });
   const replay = new ExampleStream(input.replay, encoder.vocabulary, config.views, config.featurizer);
-  const frozen = { rows: oldRows, features: current.encoder.table.rows };
+  const frozen = { rows: oldRows, features: current.towerRows };
   const sample = softmaxSampleFor(labels.length, config);
   const sparse = { ...DEFAULT_SPARSE_ADAM, learningRate: config.gating.encoderLearningRate };
   const dense = tf.train.adam(config.gating.denseLearningRate);
