@@ -63,7 +63,8 @@ interface SizeFigures {
   /** null: the index was reused (--reuse) and no earlier figures of its build were found. */
   build: { seconds: number; memory: TreePeak } | null;
   index: { bytes: number; bytes_per_document: number };
-  eval: Pick<EvalReport, 'queries' | 'dsi' | 'bm25' | 'lexical_only' | 'semantic_only' | 'routing'> & { memory: TreePeak };
+  /** memory null: the evaluation was read back from its log (--reuse), its memory not measured. */
+  eval: Pick<EvalReport, 'queries' | 'dsi' | 'bm25' | 'lexical_only' | 'semantic_only' | 'routing'> & { memory: TreePeak | null };
   serving: Serving;
 }
 
@@ -173,7 +174,7 @@ async function reusable(documents: number, sampleDir: string, indexDir: string):
   const report = lastLine?.startsWith('{') ? (JSON.parse(lastLine) as EvalReport) : undefined;
   const counted = previous ? undefined : await countCollection(sampleDir);
   const sample = previous?.sample ?? { documents: counted!.core + counted!.distractors, core: counted!.core, distractors: counted!.distractors, distractorsAvailable: collection.distractors };
-  return { sample, build: previous?.build ?? null, eval: previous?.eval ?? (report && { ...evalFigures(report), memory: { kinds: {}, tree_peak_rss_bytes: 0 } }) };
+  return { sample, build: previous?.build ?? null, eval: previous?.eval ?? (report && { ...evalFigures(report), memory: null }) };
 }
 
 function readJson<T>(file: string): T | undefined {
