@@ -1,4 +1,4 @@
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import { ArtifactError } from '../errors.ts';
 
 /**
@@ -26,6 +26,9 @@ const ARRAY_OF: Record<Dtype, { new (buffer: ArrayBuffer, offset: number, length
   uint32: Uint32Array,
 };
 
+/** Most bytes asked of one read: a single read stops short of 2 GiB. */
+const READ_CHUNK = 1 << 30;
+
 /** A one-dimensional array to save, its dtype read from its type. */
 export function vector(name: string, data: TypedArray): NamedArray {
   const dtype: Dtype = data instanceof Float32Array ? 'float32' : data instanceof Int32Array ? 'int32' : 'uint32';
@@ -45,25 +48,9 @@ export async function writeTensorFile(path: string, arrays: readonly NamedArray[
   return arrays.map(({ name, dtype, shape }) => ({ name, dtype, shape: [...shape] }));
 }
 
+/** Every array of a weights file, each read into a buffer of its own (the file is never held twice). */
 export async function readTensorFile(path: string, specs: readonly TensorSpec[]): Promise<Map<string, TypedArray>> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (cause) {
-    throw new ArtifactError(path, 'cannot read weights', { cause });
-  }
-  const expected = specs.reduce((n, s) => n + elements(s.shape) * 4, 0);
-  if (bytes.length !== expected) throw new ArtifactError(path, `weights file has ${bytes.length} bytes, its spec needs ${expected}`);
-  // One aligned copy: Buffer slices may start at offsets a Float32Array cannot view.
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
-  const out = new Map<string, TypedArray>();
-  let offset = 0;
-  for (const spec of specs) {
-    const n = elements(spec.shape);
-    out.set(spec.name, new ARRAY_OF[spec.dtype](buffer, offset, n));
-    offset += n * 4;
-  }
-  return out;
+  return readTensorArrays(path, specs, specs.map((s) => s.name));
 }
 
 /**
@@ -89,10 +76,13 @@ export async function readTensorArrays(path: string, specs: readonly TensorSpec[
     for (const spec of specs) {
       const n = elements(spec.shape);
       if (wanted.has(spec.name)) {
-        const buffer = new ArrayBuffer(n * 4);
-        const { bytesRead } = await file.read(new Uint8Array(buffer), 0, n * 4, offset);
-        if (bytesRead !== n * 4) throw new ArtifactError(path, `weights file ended inside '${spec.name}'`);
-        out.set(spec.name, new ARRAY_OF[spec.dtype](buffer, 0, n));
+        const bytes = new Uint8Array(n * 4);
+        for (let at = 0; at < bytes.length; ) {
+          const { bytesRead } = await file.read(bytes, at, Math.min(bytes.length - at, READ_CHUNK), offset + at);
+          if (bytesRead === 0) throw new ArtifactError(path, `weights file ended inside '${spec.name}'`);
+          at += bytesRead;
+        }
+        out.set(spec.name, new ARRAY_OF[spec.dtype](bytes.buffer, 0, n));
       }
       offset += n * 4;
     }
