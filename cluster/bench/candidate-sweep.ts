@@ -14,9 +14,9 @@ import { loadCorpus, loadQueries, loadSplit } from '../../shared/beir/reader.ts'
 import type { IndexConfig } from '../../shared/config.ts';
 import { initBackend } from '../../shared/model/backend.ts';
 import { LocalIndex } from '../local-index.ts';
+import { formatSplitFigures, searchSplit } from './split-search.ts';
 
 const USAGE = 'usage: candidate-sweep.ts --index DIR --corpus DIR [--split dev] [--queries N] LEXICAL:CLUSTERS:SEMANTIC...\n';
-const WARM_UP = 50;
 
 const { values, positionals } = parseArgs({
   options: { index: { type: 'string' }, corpus: { type: 'string' }, split: { type: 'string', default: 'dev' }, queries: { type: 'string', default: '2000' } },
@@ -37,24 +37,6 @@ const pairs = [...(await loadSplit(values.corpus, values.split!, queries, docInd
 const ranking = index.config.ranking as IndexConfig['ranking'];
 for (const [lexicalCandidates, clusters, semanticCandidates] of settings) {
   Object.assign(ranking, { lexicalCandidates, clusters, semanticCandidates });
-  let hits1 = 0;
-  let hits10 = 0;
-  let mrr = 0;
-  const times: number[] = [];
-  for (const [n, [id, relevant]] of pairs.entries()) {
-    const started = performance.now();
-    const { hits } = await index.search(queries.get(id)!, 10);
-    if (n >= WARM_UP) times.push(performance.now() - started);
-    const rank = hits.findIndex((h) => relevant.has(h.id));
-    if (rank === 0) hits1++;
-    if (rank >= 0) {
-      hits10++;
-      mrr += 1 / (rank + 1);
-    }
-  }
-  times.sort((a, b) => a - b);
-  const q = pairs.length;
-  const at = (f: number) => times[Math.min(times.length - 1, Math.floor(times.length * f))]!.toFixed(2);
-  console.log(`${lexicalCandidates}:${clusters}:${semanticCandidates}  hits@1 ${(hits1 / q).toFixed(4)}  hits@10 ${(hits10 / q).toFixed(4)}  mrr@10 ${(mrr / q).toFixed(4)}  p50 ${at(0.5)} ms  p99 ${at(0.99)} ms`);
+  console.log(`${lexicalCandidates}:${clusters}:${semanticCandidates}  ${formatSplitFigures(await searchSplit(index, queries, pairs))}`);
 }
 index.dispose();

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { loadCorpus, loadQueries, loadSplit } from '../../shared/beir/reader.ts';
 import { initBackend } from '../../shared/model/backend.ts';
 import { LocalIndex } from '../local-index.ts';
+import { mean, quantile, timeInAlternatingBlocks } from './alternating-blocks.ts';
 
 const USAGE = 'usage: latency-ratio.ts --small DIR --small-corpus DIR --large DIR --large-corpus DIR [--split test] [--queries 2000] [--blocks 10]\n';
 const { values } = parseArgs({
@@ -50,22 +51,8 @@ const count = Math.min(sides.small.texts.length, sides.large.texts.length);
 // Every query once on both before timing: first-use allocations and compilation are not what is measured.
 for (const side of Object.values(sides)) for (const text of side.texts.slice(0, count)) await side.index.search(text, 10);
 
-const times = { small: new Array<number>(count), large: new Array<number>(count) };
-const size = Math.ceil(count / blocks);
-for (let block = 0; block * size < count; block++) {
-  const order = block % 2 === 0 ? (['small', 'large'] as const) : (['large', 'small'] as const);
-  for (const name of order) {
-    const { index, texts } = sides[name];
-    for (let q = block * size; q < Math.min(count, (block + 1) * size); q++) {
-      const started = performance.now();
-      await index.search(texts[q]!, 10);
-      times[name][q] = performance.now() - started;
-    }
-  }
-}
+const times = await timeInAlternatingBlocks(['small', 'large'], count, blocks, (name, q) => sides[name].index.search(sides[name].texts[q]!, 10));
 
-const quantile = (xs: readonly number[], f: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * f))]!;
-const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 console.log(`${count} ${values.split} queries on each index, ${blocks} alternating blocks`);
 for (const name of ['small', 'large'] as const) {
   const docs = [...sides[name].index.experts.values()].reduce((n, e) => n + e.docIds.length, 0);

@@ -14,9 +14,9 @@ import { loadCorpus, loadQueries, loadSplit } from '../../shared/beir/reader.ts'
 import type { IndexConfig } from '../../shared/config.ts';
 import { initBackend } from '../../shared/model/backend.ts';
 import { LocalIndex } from '../local-index.ts';
+import { formatSplitFigures, searchSplit } from './split-search.ts';
 
 const USAGE = 'usage: routing-sweep.ts --index DIR --corpus DIR [--split dev] [--queries N] THRESHOLD:FANOUT:LEXICAL...\n';
-const WARM_UP = 50;
 
 const { values, positionals } = parseArgs({
   options: { index: { type: 'string' }, corpus: { type: 'string' }, split: { type: 'string', default: 'dev' }, queries: { type: 'string', default: '2000' } },
@@ -46,33 +46,14 @@ for (const [threshold, maxFanout, lexicalTopics] of settings) {
   let topicAsked = 0;
   let shardAsked = 0;
   let shards = 0;
-  let hits1 = 0;
-  let hits10 = 0;
-  let mrr = 0;
-  const times: number[] = [];
-  for (const [n, [id, relevant]] of pairs.entries()) {
-    const started = performance.now();
-    const { hits, routed } = await index.search(queries.get(id)!, 10);
-    if (n >= WARM_UP) times.push(performance.now() - started);
+  const figures = await searchSplit(index, queries, pairs, ({ routed }, relevant) => {
     const asked = new Set(routed.map((t) => shardOfTopic.get(t.topic)));
     const wanted = [...relevant].map((d) => home.get(d)).filter((h) => h !== undefined);
     if (wanted.some((h) => routed.some((t) => t.topic === h.topic))) topicAsked++;
     if (wanted.some((h) => asked.has(h.shard))) shardAsked++;
     shards += asked.size;
-    const rank = hits.findIndex((h) => relevant.has(h.id));
-    if (rank === 0) hits1++;
-    if (rank >= 0) {
-      hits10++;
-      mrr += 1 / (rank + 1);
-    }
-  }
-  times.sort((a, b) => a - b);
-  const q = pairs.length;
-  const at = (f: number) => times[Math.min(times.length - 1, Math.floor(times.length * f))]!.toFixed(2);
-  const share = (n: number) => (n / q).toFixed(4);
-  console.log(
-    `${threshold}:${maxFanout}:${lexicalTopics}  topic asked ${share(topicAsked)}  shard asked ${share(shardAsked)}  shards/query ${(shards / q).toFixed(2)}  ` +
-      `hits@1 ${share(hits1)}  hits@10 ${share(hits10)}  mrr@10 ${share(mrr)}  p50 ${at(0.5)} ms  p99 ${at(0.99)} ms`,
-  );
+  });
+  const share = (n: number) => (n / pairs.length).toFixed(4);
+  console.log(`${threshold}:${maxFanout}:${lexicalTopics}  topic asked ${share(topicAsked)}  shard asked ${share(shardAsked)}  shards/query ${(shards / pairs.length).toFixed(2)}  ${formatSplitFigures(figures)}`);
 }
 index.dispose();

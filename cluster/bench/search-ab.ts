@@ -12,6 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { mean, quantile, timeInAlternatingBlocks } from './alternating-blocks.ts';
 
 const USAGE = 'usage: search-ab.ts --baseline DIR --index DIR --corpus DIR [--split test] [--queries 3000] [--blocks 12]\n';
 const { values } = parseArgs({
@@ -60,21 +61,8 @@ for (const text of texts) {
   if (idsOf(a) !== idsOf(b)) differingIds++;
 }
 
-const times = { baseline: new Array<number>(texts.length), current: new Array<number>(texts.length) };
-const size = Math.ceil(texts.length / blocks);
-for (let block = 0; block * size < texts.length; block++) {
-  const order = block % 2 === 0 ? (['baseline', 'current'] as const) : (['current', 'baseline'] as const);
-  for (const name of order) {
-    for (let q = block * size; q < Math.min(texts.length, (block + 1) * size); q++) {
-      const started = performance.now();
-      await versions[name].search(texts[q]!, 10);
-      times[name][q] = performance.now() - started;
-    }
-  }
-}
+const times = await timeInAlternatingBlocks(['baseline', 'current'], texts.length, blocks, (name, q) => versions[name].search(texts[q]!, 10));
 
-const quantile = (xs: readonly number[], f: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * f))]!;
-const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 console.log(`${texts.length} queries, each searched once by both versions before timing (comparing their lists warms both up); top-10 lists that differ: ${differing} (in their ids or order: ${differingIds})`);
 for (const name of ['baseline', 'current'] as const) {
   console.log(`${name.padEnd(8)}  p50 ${quantile(times[name], 0.5).toFixed(3)} ms  p90 ${quantile(times[name], 0.9).toFixed(3)} ms  mean ${mean(times[name]).toFixed(3)} ms`);
