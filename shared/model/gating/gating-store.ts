@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ArtifactError } from '../../errors.ts';
-import { readTensorArrays, readTensorFile, requireArray, writeTensorFile } from '../../artifact/tensor-file.ts';
+import { readTensorArrays, readTensorFile, requireArray, writeTensorFile, type TypedArray } from '../../artifact/tensor-file.ts';
 import { readJsonFile } from '../../artifact/json-file.ts';
 import { encoderArrays, encoderFromArrays } from '../tower/encoder-store.ts';
 import { GatingModel } from './gating-model.ts';
@@ -42,11 +42,20 @@ export async function loadGating(dir: string): Promise<GatingModel> {
   const weightsPath = join(dir, GATING_FILES.weights);
   const arrays = await readTensorFile(weightsPath, file.weightsManifest[0]?.weights ?? []);
   const encoder = encoderFromArrays(arrays, file.dim, file.vocabularyDocuments, weightsPath);
-  const labels = requireArray(arrays, 'topics/labels', Int32Array, weightsPath);
-  const topics = requireArray(arrays, 'topics/embeddings', Float32Array, weightsPath);
-  const scale = requireArray(arrays, 'scale', Float32Array, weightsPath)[0]!;
-  const topicPower = requireArray(arrays, 'topicPower', Float32Array, weightsPath)[0]!;
-  return new GatingModel(encoder, labels, topics, scale, topicPower);
+  const own = ownParts(arrays, weightsPath);
+  return new GatingModel(encoder, own.topicLabels, own.topics, own.scale, own.topicPower);
+}
+
+/** The arrays the gating model adds to its text tower's, as saveGating names them. */
+const OWN_ARRAYS = ['topics/labels', 'topics/embeddings', 'scale', 'topicPower'];
+
+function ownParts(arrays: Map<string, TypedArray>, weightsPath: string): Pick<GatingPrototypes, 'topicLabels' | 'topics' | 'scale' | 'topicPower'> {
+  return {
+    topicLabels: requireArray(arrays, 'topics/labels', Int32Array, weightsPath),
+    topics: requireArray(arrays, 'topics/embeddings', Float32Array, weightsPath),
+    scale: requireArray(arrays, 'scale', Float32Array, weightsPath)[0]!,
+    topicPower: requireArray(arrays, 'topicPower', Float32Array, weightsPath)[0]!,
+  };
 }
 
 /** A saved gating model's own parts, without its text tower: what growing it starts from. */
@@ -80,15 +89,8 @@ export async function loadGatingPrototypes(dir: string): Promise<GatingPrototype
   const specs = file.weightsManifest[0]?.weights ?? [];
   const table = specs.find((s) => s.name === 'encoder/embeddings');
   if (!table) throw new ArtifactError(weightsPath, "weights lack 'encoder/embeddings'");
-  const arrays = await readTensorArrays(weightsPath, specs, ['topics/labels', 'topics/embeddings', 'scale', 'topicPower']);
-  return {
-    dim: file.dim,
-    topicLabels: requireArray(arrays, 'topics/labels', Int32Array, weightsPath),
-    topics: requireArray(arrays, 'topics/embeddings', Float32Array, weightsPath),
-    scale: requireArray(arrays, 'scale', Float32Array, weightsPath)[0]!,
-    topicPower: requireArray(arrays, 'topicPower', Float32Array, weightsPath)[0]!,
-    towerRows: table.shape[0]!,
-  };
+  const arrays = await readTensorArrays(weightsPath, specs, OWN_ARRAYS);
+  return { dim: file.dim, ...ownParts(arrays, weightsPath), towerRows: table.shape[0]! };
 }
 
 /** What routes a query, saved side by side in the gating folder: the gating model and the lexical half's query head. */
