@@ -1,15 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { HEARTBEAT_INTERVAL_MS } from '../../shared/bus/protocol.ts';
 import type { Bus } from '../../shared/bus/connection.ts';
 import { BadInputError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { createProgress } from '../../shared/progress.ts';
 import { REGISTRY_FORMAT } from '../../shared/registry/records.ts';
 import type { Registry } from '../../shared/registry/registry.ts';
-import { followHeartbeats, ShardView } from '../../shared/bus/shard-view.ts';
+import { waitForLiveReplica } from '../../shared/bus/shard-view.ts';
 import { loadAddedCollection } from '../ops/added-collection.ts';
 import { addShard, type AddShardGating, type AddShardResult } from '../ops/add-shard.ts';
 import { checkoutCluster, publishGatingFolder, publishShardFolder } from '../registry/checkout.ts';
@@ -87,26 +85,11 @@ async function publishAddition(registry: Registry, bus: Bus, result: AddShardRes
   const note = `added from ${o.corpusDir}`;
   await publishShardFolder(registry, { id: result.shard.id, topics: result.shard.topics, dir: result.shardDir, data: result.data, figures: result.report }, note);
   o.log.info({ shard: result.shard.id, wait_ms: o.waitMs }, `shard published; waiting for a replica of it (start one with: dsi expert --shard ${result.shard.id} --nats URL; dsi up starts them itself)`);
-  const live = await waitForReplica(bus, result.shard.id, o.waitMs, o.log);
+  const live = (await waitForLiveReplica(bus, result.shard.id, o.waitMs, o.log)) !== undefined;
   if (!live) o.log.warn({ shard: result.shard.id }, 'no replica of the new shard within the wait: publishing the gating model anyway; queries for the new topics are answered degraded until one starts');
   const gatingVersion = await publishGatingFolder(registry, result.gatingDir, `${note}: learns topics ${result.shard.topics.join(',')}`);
   o.log.info({ gating_version: gatingVersion }, 'gating model published');
   await registry.pruneObjects();
-}
-
-async function waitForReplica(bus: Bus, shard: string, waitMs: number, log: Logger): Promise<boolean> {
-  const view = new ShardView([shard]);
-  const heartbeats = followHeartbeats(bus, view, log);
-  try {
-    const deadline = performance.now() + waitMs;
-    while (performance.now() < deadline) {
-      if (view.liveReplicas(shard).length > 0) return true;
-      await sleep(Math.min(HEARTBEAT_INTERVAL_MS / 4, Math.max(1, deadline - performance.now())));
-    }
-    return view.liveReplicas(shard).length > 0;
-  } finally {
-    await heartbeats.drain();
-  }
 }
 
 function summaryOf(r: AddShardResult) {

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { decode, encode } from '../../shared/bus/codec.ts';
 import { connectBus, type Bus } from '../../shared/bus/connection.ts';
 import { HEARTBEAT_INTERVAL_MS, MAX_BATCH_QUERIES, PROTOCOL_VERSION, Subjects } from '../../shared/bus/protocol.ts';
-import { followHeartbeats, ShardView } from '../../shared/bus/shard-view.ts';
+import { waitForLiveReplica } from '../../shared/bus/shard-view.ts';
 import { createLogger } from '../../shared/log.ts';
 import { httpClient } from '../node/http-client.ts';
 import { memoryOf } from '../node/processes.ts';
@@ -174,20 +174,11 @@ function rejectedLines(cluster: DrillCluster, shard: string, message = 'rejected
   return cluster.processes.filter((p) => p.shard === shard).reduce((n, p) => n + p.lines.filter((l) => l.includes(`"msg":"${message}"`)).length, 0);
 }
 
-/** The replica id of a live process serving `shard`, as the shard view following its heartbeats first sees one. */
+/** The replica id of a live process serving `shard`, from the first heartbeat heard. */
 async function replicaOf(bus: Bus, shard: string): Promise<string> {
-  const view = new ShardView([shard]);
-  const heartbeats = followHeartbeats(bus, view, createLogger({ name: 'drill', level: 'silent' }));
-  try {
-    const deadline = performance.now() + HEARTBEAT_WAIT_MS;
-    while (view.liveReplicas(shard).length === 0) {
-      if (performance.now() > deadline) throw new Error(`no heartbeat of shard ${shard} within ${HEARTBEAT_WAIT_MS} ms`);
-      await sleep(100);
-    }
-    return view.liveReplicas(shard)[0]!.replica;
-  } finally {
-    await heartbeats.drain();
-  }
+  const live = await waitForLiveReplica(bus, shard, HEARTBEAT_WAIT_MS, createLogger({ name: 'drill', level: 'silent' }));
+  if (!live) throw new Error(`no heartbeat of shard ${shard} within ${HEARTBEAT_WAIT_MS} ms`);
+  return live.replica;
 }
 
 function garbage(n: number): string {

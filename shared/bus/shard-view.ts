@@ -1,6 +1,7 @@
 import { decode } from './codec.ts';
 import type { Bus, BusSubscription } from './connection.ts';
-import { HEARTBEAT_TIMEOUT_MS, HeartbeatSchema, RequestSubjects, Subjects, type Heartbeat, type ShardRequestKind } from './protocol.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS, HeartbeatSchema, RequestSubjects, Subjects, type Heartbeat, type ShardRequestKind } from './protocol.ts';
 import type { Logger } from '../log.ts';
 
 /** What is known of one replica from its heartbeats and this process's requests to it (GET /v1/shards, dsi status). */
@@ -272,4 +273,25 @@ export function followHeartbeats(bus: Pick<Bus, 'subscribe'>, view: ShardView, l
     }
     if (!view.observe(decoded)) log.debug({ subject: message.subject }, 'heartbeat of no shard of this index, or invalid: dropped');
   });
+}
+
+/**
+ * The first live replica of `shard` heard within `waitMs`, by a view of its own following
+ * the shard's heartbeats (undefined when none is heard): what a command that has just
+ * published a shard, or a drill that needs a replica's id, waits for.
+ */
+export async function waitForLiveReplica(bus: Pick<Bus, 'subscribe'>, shard: string, waitMs: number, log: Logger): Promise<ReplicaStatus | undefined> {
+  const view = new ShardView([shard]);
+  const heartbeats = followHeartbeats(bus, view, log);
+  try {
+    const deadline = performance.now() + waitMs;
+    while (performance.now() < deadline) {
+      const live = view.liveReplicas(shard)[0];
+      if (live) return live;
+      await sleep(Math.min(HEARTBEAT_INTERVAL_MS / 4, Math.max(1, deadline - performance.now())));
+    }
+    return view.liveReplicas(shard)[0];
+  } finally {
+    await heartbeats.drain();
+  }
 }
